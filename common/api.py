@@ -1,0 +1,24 @@
+"""DRF glue: a refused policy becomes 403 with its machine-readable code."""
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from common.policies import PolicyDenied
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, PolicyDenied):
+        return Response({"code": exc.code, "detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.APIException):
+        detail = response.data
+        codes = exc.get_codes()
+        if isinstance(detail, dict) and "detail" in detail:
+            response.data = {
+                "code": codes if isinstance(codes, str) else "invalid",
+                "detail": detail["detail"],
+            }
+        elif isinstance(exc, exceptions.ValidationError):
+            response.data = {"code": "invalid", "detail": detail}
+    return response

@@ -1,0 +1,39 @@
+"""Policy decisions and the refusal they raise (house rules 2 and 3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+
+
+class PolicyDenied(PermissionDenied):
+    """A rule refused the action. ``code`` is stable and machine-readable; ``message`` is for people."""
+
+    def __init__(self, code: str, message: str = ""):
+        super().__init__(message or code)
+        self.code = code
+        self.message = str(message or code)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What ``can_<verb>`` returns: allowed, or refused with a reason code and a readable reason."""
+
+    allowed: bool
+    code: str = ""
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def require(self) -> None:
+        if not self.allowed:
+            raise PolicyDenied(self.code, self.reason)
+
+
+ALLOW = Decision(True)
+
+
+def deny(code: str, reason) -> Decision:
+    return Decision(False, code, str(reason))

@@ -1,0 +1,38 @@
+"""Realtime wake-ups, sent only after the transaction commits (house rule 7: persist before broadcast).
+
+The channel layer may drop a wake-up; clients resume from their last sequence number, so the database
+stays the record.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def group_channel(group_id: int) -> str:
+    return f"chat.{group_id}"
+
+
+def user_channel(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def publish_now(channel_group: str, event: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(channel_group, event)
+    except Exception:  # a lost wake-up is recovered by resume; it must never undo a committed action
+        log.exception("realtime publish to %s failed", channel_group)
+
+
+def publish_on_commit(channel_group: str, event: dict) -> None:
+    """Send ``event`` to ``channel_group`` once the surrounding transaction has committed."""
+    transaction.on_commit(lambda: publish_now(channel_group, event))

@@ -1,0 +1,24 @@
+"""URL routes. Every named route here must have rows in the authorization table (tests/architecture)."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from common.views import healthz
+
+urlpatterns = [
+    path("", include("groups.urls")),
+    path("accounts/", include("identity.urls")),
+    path("api/", include("groups.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("healthz/", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = admin.site.site_title = settings.SPECTACULAR_SETTINGS["TITLE"]
+
+handler403 = "common.views.permission_denied"

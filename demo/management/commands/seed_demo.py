@@ -1,0 +1,103 @@
+"""Seed demo data once: members, an owner and an admin, a compliance reviewer, groups with messages."""
+
+import os
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group as AuthGroup
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from common.actors import Actor, Door
+from groups import services as group_services
+from identity import services as identity_services
+
+DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "Qunzu-demo-2026")
+
+MEMBERS = [
+    ("wangfang", "王芳", "owner of both demo groups"),
+    ("lilei", "李雷", "admin of 读书会"),
+    ("hanmeimei", "韩梅梅", "member"),
+    ("zhangwei", "张伟", "member"),
+    ("liuyang", "刘洋", "member"),
+]
+STAFF = [
+    ("reviewer", "合规审核员", "compliance reviewer (staff)", False),
+    ("admin", "平台管理员", "platform administrator (superuser)", True),
+]
+GROUPS = [
+    (
+        "读书会",
+        "每月共读一本书，周末线上讨论。",
+        ["lilei", "hanmeimei", "zhangwei", "liuyang"],
+        [
+            ("wangfang", "欢迎大家！本月共读《平凡的世界》。"),
+            ("lilei", "已经读到第二部了，孙少平的经历很打动人。"),
+            ("hanmeimei", "周六晚上八点讨论可以吗？"),
+            ("wangfang", "可以，周六 20:00 见。"),
+        ],
+    ),
+    (
+        "小区邻里",
+        "邻里互助、通知与闲聊。",
+        ["hanmeimei", "zhangwei"],
+        [
+            ("wangfang", "明天上午九点停水两小时，请提前储水。"),
+            ("zhangwei", "收到，谢谢提醒！"),
+        ],
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo members, staff and groups with messages (once), and print the logins."
+
+    def handle(self, *args, **options):
+        user_model = get_user_model()
+        if user_model.objects.filter(username="wangfang").exists():
+            self.stdout.write("Demo data already present.")
+        else:
+            with transaction.atomic():
+                self._seed(user_model)
+            self.stdout.write(self.style.SUCCESS("Demo data created."))
+        self._print_logins()
+
+    def _seed(self, user_model):
+        cli = Actor.system(door=Door.CLI)
+        users = {}
+        for username, nickname, _ in MEMBERS:
+            users[username] = identity_services.user_register(
+                actor=cli, username=username, password=DEMO_PASSWORD, nickname=nickname
+            )
+        reviewers, _ = AuthGroup.objects.get_or_create(name="Compliance reviewers")
+        for username, nickname, _, superuser in STAFF:
+            staff = identity_services.user_create_staff(
+                actor=cli, username=username, password=DEMO_PASSWORD, nickname=nickname, superuser=superuser
+            )
+            staff.groups.add(reviewers)
+        owner = users["wangfang"]
+        for index, (name, description, joiners, lines) in enumerate(GROUPS):
+            as_owner = Actor.for_user(owner, door=Door.CLI)
+            group = group_services.group_create(actor=as_owner, name=name, description=description)
+            for username in joiners:
+                group_services.membership_join(
+                    actor=Actor.for_user(users[username], door=Door.CLI),
+                    group=group,
+                    invite_token=group.invite_token,
+                )
+            if index == 0:
+                group_services.membership_appoint_admin(actor=as_owner, group=group, member=users["lilei"])
+            for number, (username, body) in enumerate(lines):
+                group.refresh_from_db()
+                group_services.message_send(
+                    actor=Actor.for_user(users[username], door=Door.CLI),
+                    group=group,
+                    body=body,
+                    client_msg_id=f"seed-{group.code}-{number}",
+                )
+
+    def _print_logins(self):
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
+        for username, nickname, role in MEMBERS:
+            self.stdout.write(f"  {username:<10} {nickname:<6} {role}")
+        for username, nickname, role, _ in STAFF:
+            self.stdout.write(f"  {username:<10} {nickname:<6} {role}")

@@ -1,0 +1,30 @@
+"""Group identification codes (R8.2): short, unambiguous, with a check character.
+
+Eight characters from an alphabet without 0/O, 1/I/L and U: seven random ones and a check character
+(weighted sum modulo the alphabet size), so a mistyped code is caught before any look-up.
+"""
+
+import secrets
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+BODY_LENGTH = 7
+
+
+def _check_char(body: str) -> str:
+    total = sum((index + 1) * ALPHABET.index(char) for index, char in enumerate(body))
+    return ALPHABET[total % len(ALPHABET)]
+
+
+def group_code_new() -> str:
+    body = "".join(secrets.choice(ALPHABET) for _ in range(BODY_LENGTH))
+    return body + _check_char(body)
+
+
+def group_code_normalise(raw: str) -> str:
+    return "".join(raw.split()).replace("-", "").upper()
+
+
+def group_code_is_valid(code: str) -> bool:
+    if len(code) != BODY_LENGTH + 1 or any(char not in ALPHABET for char in code):
+        return False
+    return _check_char(code[:-1]) == code[-1]

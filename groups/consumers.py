@@ -1,0 +1,209 @@
+"""The chat socket: one per signed-in browser tab, carrying all of the member's groups.
+
+Frames from the client: ``send`` (group, body, client_msg_id), ``resume`` (group, after), ``ping``.
+Frames to the client: ``hello``, ``ack``, ``message``, ``history``, ``member``, ``group_joined``,
+``group_left``, ``pong`` and ``error`` (with a machine-readable ``code``). Every frame names its group.
+Sends go through the same service and policies as the page and the API.
+"""
+
+from __future__ import annotations
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from common.actors import Actor
+from common.policies import PolicyDenied
+from common.realtime import group_channel, user_channel
+from groups import selectors, services
+
+PROTOCOL_VERSION = 1
+CLOSE_UNAUTHENTICATED = 4401
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        chosen = (self.scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME, "")
+        self.language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        self.actor = Actor.from_scope(self.scope)
+        self.groups_by_id: dict[int, str] = await database_sync_to_async(selectors.group_ids_for_user)(user)
+        for group_id in self.groups_by_id:
+            await self.channel_layer.group_add(group_channel(group_id), self.channel_name)
+        await self.channel_layer.group_add(user_channel(user.pk), self.channel_name)
+        await self.accept()
+        await self.send_json(
+            {
+                "type": "hello",
+                "protocol": PROTOCOL_VERSION,
+                "user": {"id": user.pk, "nickname": user.display_name},
+                "groups": sorted(self.groups_by_id.values()),
+            }
+        )
+
+    async def disconnect(self, code):
+        if not hasattr(self, "groups_by_id"):
+            return
+        for group_id in self.groups_by_id:
+            await self.channel_layer.group_discard(group_channel(group_id), self.channel_name)
+        await self.channel_layer.group_discard(user_channel(self.user.pk), self.channel_name)
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        return json.loads(text_data)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        with translation.override(self.language):
+            await self._receive(text_data)
+
+    async def _receive(self, text_data):
+        try:
+            content = json.loads(text_data or "")
+        except (TypeError, ValueError):
+            await self._error("bad_frame", _("The frame is not valid JSON."))
+            return
+        if not isinstance(content, dict):
+            await self._error("bad_frame", _("A frame must be a JSON object."))
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        handler = {"send": self._on_send, "resume": self._on_resume, "ping": self._on_ping}.get(
+            content.get("type")
+        )
+        ref = content.get("client_msg_id")
+        if handler is None:
+            await self._error("unknown_type", _("Unknown frame type."), ref=ref)
+            return
+        try:
+            await handler(content)
+        except Http404:
+            await self._error(
+                "group_not_found",
+                _("No such group, or you are not a member."),
+                group=content.get("group"),
+                ref=ref,
+            )
+        except PolicyDenied as exc:
+            await self._error(exc.code, exc.message, group=content.get("group"), ref=ref)
+        except ValidationError as exc:
+            await self._error(
+                exc.code or "invalid", " ".join(exc.messages), group=content.get("group"), ref=ref
+            )
+
+    async def _on_ping(self, content):
+        await self.send_json({"type": "pong"})
+
+    async def _on_send(self, content):
+        message, created = await database_sync_to_async(self._send)(content)
+        await self.send_json(
+            {
+                "type": "ack",
+                "group": message["group"],
+                "client_msg_id": message["client_msg_id"],
+                "seq": message["seq"],
+                "duplicate": not created,
+                "message": message,
+            }
+        )
+
+    def _send(self, content) -> tuple[dict, bool]:
+        group = selectors.group_get_for_actor(self.actor, str(content.get("group") or ""))
+        body = content.get("body")
+        message, created = services.message_send(
+            actor=self.actor,
+            group=group,
+            body=body if isinstance(body, str) else "",
+            client_msg_id=str(content.get("client_msg_id") or ""),
+        )
+        return selectors.message_payload(message), created
+
+    async def _on_resume(self, content):
+        try:
+            after = max(0, int(content.get("after") or 0))
+        except (TypeError, ValueError):
+            raise ValidationError(_("'after' must be a sequence number."), code="bad_frame") from None
+        code, messages, more = await database_sync_to_async(self._history)(
+            str(content.get("group") or ""), after
+        )
+        await self.send_json(
+            {"type": "history", "group": code, "after": after, "messages": messages, "more": more}
+        )
+
+    def _history(self, code: str, after: int):
+        group = selectors.group_get_for_actor(self.actor, code)
+        limit = settings.CHAT_HISTORY_PAGE_MAX
+        messages = selectors.message_list(group, after=after, limit=limit + 1)
+        return group.code, [selectors.message_payload(m) for m in messages[:limit]], len(messages) > limit
+
+    async def _error(self, code: str, message: str, *, group=None, ref=None):
+        frame = {"type": "error", "code": code, "message": message}
+        if group:
+            frame["group"] = group
+        if ref:
+            frame["client_msg_id"] = ref
+        await self.send_json(frame)
+
+    # Events from the channel layer (wake-ups only; the database is the record).
+
+    async def chat_message(self, event):
+        message = event["message"]
+        if message["group"] in self.groups_by_id.values():
+            await self.send_json({"type": "message", "group": message["group"], "message": message})
+
+    async def chat_member(self, event):
+        if event["group"] in self.groups_by_id.values():
+            await self.send_json(
+                {"type": "member", "group": event["group"], "event": event["event"], "user": event["user"]}
+            )
+
+    async def membership_joined(self, event):
+        group = event["group"]
+        self.groups_by_id[group["id"]] = group["code"]
+        await self.channel_layer.group_add(group_channel(group["id"]), self.channel_name)
+        await self.send_json(
+            {
+                "type": "group_joined",
+                "group": group["code"],
+                "name": group["name"],
+                "last_seq": group["last_seq"],
+            }
+        )
+
+    async def membership_left(self, event):
+        group = event["group"]
+        self.groups_by_id.pop(group["id"], None)
+        await self.channel_layer.group_discard(group_channel(group["id"]), self.channel_name)
+        await self.send_json({"type": "group_left", "group": group["code"]})
+
+
+class BenchEchoConsumer(AsyncWebsocketConsumer):
+    """The fan-out benchmark's baseline: relays what arrives to every socket, no database, no checks.
+
+    Routed only when ``CHAT_BENCH_ECHO_ROUTE`` is on (benchmark settings).
+    """
+
+    channel_group = "bench.echo"
+
+    async def connect(self):
+        await self.channel_layer.group_add(self.channel_group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(self.channel_group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        await self.channel_layer.group_send(self.channel_group, {"type": "bench.echo", "text": text_data})
+
+    async def bench_echo(self, event):
+        await self.send(text_data=event["text"])

@@ -1,0 +1,97 @@
+"""Reading groups and messages. Fetch and authorise together: a group one may not see is a 404."""
+
+from __future__ import annotations
+
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.http import Http404
+
+from groups.models import ChatGroup, Membership, Message
+
+
+def group_list_for_user(user):
+    """The user's groups, most recently active first, with member count and the last message."""
+    last = Message.objects.filter(group=OuterRef("pk")).order_by("-seq")
+    return (
+        ChatGroup.objects.filter(memberships__user=user, memberships__left_at__isnull=True)
+        .annotate(
+            member_count=Count("memberships", filter=Q(memberships__left_at__isnull=True), distinct=True),
+            last_body=Subquery(last.values("body")[:1]),
+            last_at=Subquery(last.values("created_at")[:1]),
+        )
+        .order_by("-last_seq", "-created_at")
+    )
+
+
+def group_ids_for_user(user) -> dict[int, str]:
+    """Ids and codes of the user's groups, for subscribing their socket."""
+    rows = Membership.objects.filter(user=user, left_at__isnull=True).values_list("group_id", "group__code")
+    return dict(rows)
+
+
+def group_get_for_actor(actor, code: str) -> ChatGroup:
+    """The group with ``code`` if the actor is an active member of it; 404 otherwise (no probing)."""
+    if not actor.is_authenticated:
+        raise Http404
+    group = ChatGroup.objects.filter(
+        code=code.upper(), memberships__user=actor.user, memberships__left_at__isnull=True
+    ).first()
+    if group is None:
+        raise Http404
+    return group
+
+
+def group_get_by_invite(token: str) -> ChatGroup:
+    group = ChatGroup.objects.filter(invite_token=token).first()
+    if group is None:
+        raise Http404
+    return group
+
+
+def group_member_count(group: ChatGroup) -> int:
+    return Membership.objects.filter(group=group, left_at__isnull=True).count()
+
+
+def membership_get(user, group: ChatGroup) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(group=group, user=user, left_at__isnull=True).first()
+
+
+def membership_list(group: ChatGroup):
+    return (
+        Membership.objects.filter(group=group, left_at__isnull=True)
+        .select_related("user")
+        .order_by("role", "joined_at")
+    )
+
+
+def _with_sender(messages):
+    role = Membership.objects.filter(group=OuterRef("group"), user=OuterRef("sender")).values("role")[:1]
+    return messages.select_related("sender", "group").annotate(sender_role=Subquery(role))
+
+
+def message_list(group: ChatGroup, *, after: int | None = None, before: int | None = None, limit: int = 50):
+    """Messages in sequence order: after a sequence number (resume), or the latest page before one."""
+    messages = _with_sender(Message.objects.filter(group=group))
+    if after is not None:
+        return list(messages.filter(seq__gt=after).order_by("seq")[:limit])
+    if before is not None:
+        messages = messages.filter(seq__lt=before)
+    return list(reversed(messages.order_by("-seq")[:limit]))
+
+
+def message_payload(message: Message, *, sender_role: str | None = None) -> dict:
+    """The one shape of a message for sockets, the API and the page script."""
+    return {
+        "id": message.pk,
+        "group": message.group.code,
+        "seq": message.seq,
+        "client_msg_id": message.client_msg_id,
+        "sender": {
+            "id": message.sender_id,
+            "nickname": message.sender.display_name,
+            "role": sender_role or getattr(message, "sender_role", None) or "member",
+        },
+        "body": message.body,
+        "created_at": message.created_at.isoformat(),
+    }

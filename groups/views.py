@@ -1,0 +1,119 @@
+"""Member pages: the group list, the chat page, creating, inviting, joining and leaving."""
+
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from common.actors import Actor
+from common.policies import PolicyDenied
+from groups import policies, selectors, services
+from groups.forms import GroupCreateForm, MessageForm
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return render(request, "groups/landing.html")
+    return render(request, "groups/chat.html", {"groups": selectors.group_list_for_user(request.user)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def group_create(request):
+    form = GroupCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            group = services.group_create(actor=Actor.from_request(request), **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except PolicyDenied as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Group created. Invite people with the group's link."))
+            return redirect("group-chat", code=group.code)
+    return render(request, "groups/create.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def group_chat(request, code):
+    actor = Actor.from_request(request)
+    group = selectors.group_get_for_actor(actor, code)
+    if request.method == "POST":  # no-script fallback; the chat script uses the socket
+        form = MessageForm(request.POST)
+        if form.is_valid():
+            try:
+                services.message_send(actor=actor, group=group, **form.cleaned_data)
+            except (ValidationError, PolicyDenied) as exc:
+                messages.error(
+                    request, exc.message if isinstance(exc, PolicyDenied) else " ".join(exc.messages)
+                )
+        else:
+            messages.error(request, _("The message could not be sent: it is empty or too long."))
+        return redirect("group-chat", code=group.code)
+    history = selectors.message_list(group, limit=50)
+    return render(
+        request,
+        "groups/chat.html",
+        {
+            "groups": selectors.group_list_for_user(request.user),
+            "group": group,
+            "history": [selectors.message_payload(m) for m in history],
+            "member_count": selectors.group_member_count(group),
+            "members": selectors.membership_list(group)[:200],
+            "can_manage_invite": policies.can_manage_invite(request.user, group).allowed,
+            "can_leave": policies.can_leave(request.user, group).allowed,
+            "new_client_msg_id": uuid.uuid4().hex,
+            "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def group_invite(request, code):
+    actor = Actor.from_request(request)
+    group = selectors.group_get_for_actor(actor, code)
+    policies.require_manage_invite(request.user, group)
+    if request.method == "POST":
+        services.group_invite_reset(actor=actor, group=group)
+        messages.success(request, _("A new invitation link was made; the old one no longer works."))
+        return redirect("group-invite", code=group.code)
+    link = request.build_absolute_uri(reverse("group-join", args=[group.invite_token]))
+    return render(request, "groups/invite.html", {"group": group, "invite_link": link})
+
+
+@require_http_methods(["GET", "POST"])
+def group_join(request, token):
+    group = selectors.group_get_by_invite(token)
+    if not request.user.is_authenticated:
+        return render(
+            request,
+            "groups/join.html",
+            {"group": group, "member_count": selectors.group_member_count(group), "needs_login": True},
+        )
+    if selectors.membership_get(request.user, group) is not None:
+        return redirect("group-chat", code=group.code)
+    if request.method == "POST":
+        services.membership_join(actor=Actor.from_request(request), group=group, invite_token=token)
+        messages.success(request, _("Welcome to %(name)s.") % {"name": group.name})
+        return redirect("group-chat", code=group.code)
+    return render(
+        request, "groups/join.html", {"group": group, "member_count": selectors.group_member_count(group)}
+    )
+
+
+@login_required
+@require_POST
+def group_leave(request, code):
+    actor = Actor.from_request(request)
+    group = selectors.group_get_for_actor(actor, code)
+    services.membership_leave(actor=actor, group=group)
+    messages.success(request, _("You left %(name)s.") % {"name": group.name})
+    return redirect("home")

@@ -1,0 +1,40 @@
+"""Logins and failed logins go to the audit trail (R13.2)."""
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from audit.services import audit_record
+from common.actors import Actor, ActorKind, Door
+
+
+def _actor(request, user=None) -> Actor:
+    if request is None:
+        return Actor(user=user, kind=ActorKind.MEMBER, door=Door.WEB)
+    meta = request.META
+    port = meta.get("REMOTE_PORT")
+    return Actor.for_user(
+        user if user is not None else request.user,
+        door=Door.WEB,
+        ip=meta.get("REMOTE_ADDR"),
+        port=int(port) if port else None,
+    )
+
+
+@receiver(user_logged_in)
+def _logged_in(sender, request, user, **kwargs):
+    audit_record(actor=_actor(request, user), event_type="identity.login", target=user)
+
+
+@receiver(user_logged_out)
+def _logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        audit_record(actor=_actor(request, user), event_type="identity.logout", target=user)
+
+
+@receiver(user_login_failed)
+def _login_failed(sender, credentials, request=None, **kwargs):
+    audit_record(
+        actor=_actor(request, None) if request is not None else Actor.system(door=Door.WEB),
+        event_type="identity.login_failed",
+        data={"username": str(credentials.get("username", ""))[:150]},
+    )

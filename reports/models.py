@@ -1,0 +1,1 @@
+"""Arrives with its own issue; the app is registered so that the layers stay fixed."""

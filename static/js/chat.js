@@ -1,0 +1,251 @@
+// The chat page's live part: one WebSocket per tab carrying all of the member's groups.
+// The server numbers every message before broadcasting it; this script shows each sequence number once,
+// in order, resumes after its last one on every reconnect, and retries unacknowledged sends with the
+// same client message id (the server never makes a duplicate).
+(function () {
+  "use strict";
+  const list = document.getElementById("messages");
+  const groupList = document.getElementById("group-list");
+  const banner = document.getElementById("conn-banner");
+  const composer = document.getElementById("composer");
+  const input = document.getElementById("composer-input");
+  if (!groupList) return;
+
+  const current = list ? list.dataset.group : null;
+  const me = list ? Number(list.dataset.me) : null;
+  const t = (key) => (list ? list.dataset["i18n" + key] : "") || key;
+  const pending = new Map(); // client_msg_id -> {body, el}
+  let lastSeq = 0;
+  let socket = null;
+  let attempts = 0;
+  let resumeInFlight = false;
+
+  if (list) {
+    list.querySelectorAll("li.msg").forEach((li) => { lastSeq = Math.max(lastSeq, Number(li.dataset.seq)); });
+    list.querySelectorAll("time.when").forEach((el) => { el.textContent = clock(el.getAttribute("datetime")); });
+    scrollDown(true);
+  }
+
+  function clock(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function newClientId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function scrollDown(force) {
+    const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 120;
+    if (force || nearBottom) list.scrollTop = list.scrollHeight;
+  }
+
+  function roleLabel(role) {
+    if (role !== "owner" && role !== "admin") return null;
+    const span = document.createElement("span");
+    span.className = "role " + role;
+    span.textContent = t(role === "owner" ? "Owner" : "Admin");
+    return span;
+  }
+
+  function renderMessage(m, state) {
+    const li = document.createElement("li");
+    li.className = "msg" + (m.sender && m.sender.id === me ? " mine" : "") + (state ? " " + state : "");
+    if (m.seq) li.dataset.seq = m.seq;
+    li.dataset.cmid = m.client_msg_id;
+    const who = document.createElement("div");
+    who.className = "who";
+    who.textContent = m.sender ? m.sender.nickname : "";
+    const label = m.sender && roleLabel(m.sender.role);
+    if (label) { who.append(" ", label); }
+    const bubble = document.createElement("div");
+    bubble.className = "bubble";
+    bubble.textContent = m.body;
+    const when = document.createElement("time");
+    when.className = "when";
+    if (m.created_at) { when.setAttribute("datetime", m.created_at); when.textContent = clock(m.created_at); }
+    li.append(who, bubble, when);
+    return li;
+  }
+
+  // Show a committed message exactly once, in sequence order; a gap asks the server for what is missing.
+  function accept(m) {
+    if (!list || m.group !== current) return;
+    if (m.seq <= lastSeq) { settlePending(m); return; }
+    if (m.seq > lastSeq + 1) { requestResume(); return; }
+    const placeholder = list.querySelector("li.placeholder");
+    if (placeholder) placeholder.remove();
+    const mine = pending.get(m.client_msg_id);
+    const li = renderMessage(m);
+    if (mine && m.sender.id === me) { mine.el.replaceWith(li); pending.delete(m.client_msg_id); }
+    else {
+      const firstPending = list.querySelector("li.msg.sending, li.msg.failed");
+      firstPending ? list.insertBefore(li, firstPending) : list.append(li);
+    }
+    lastSeq = m.seq;
+    scrollDown(m.sender.id === me);
+  }
+
+  function settlePending(m) {
+    const mine = pending.get(m.client_msg_id);
+    if (mine && m.sender && m.sender.id === me) { mine.el.remove(); pending.delete(m.client_msg_id); }
+  }
+
+  function requestResume() {
+    if (!current || resumeInFlight || !socket || socket.readyState !== WebSocket.OPEN) return;
+    resumeInFlight = true;
+    socket.send(JSON.stringify({ type: "resume", group: current, after: lastSeq }));
+  }
+
+  function sendFrame(cmid) {
+    const item = pending.get(cmid);
+    if (!item || !socket || socket.readyState !== WebSocket.OPEN) return;
+    item.el.classList.remove("failed");
+    item.el.classList.add("sending");
+    socket.send(JSON.stringify({ type: "send", group: current, body: item.body, client_msg_id: cmid }));
+  }
+
+  function markFailed(cmid, reason) {
+    const item = pending.get(cmid);
+    if (!item) return;
+    item.el.classList.remove("sending");
+    item.el.classList.add("failed");
+    let note = item.el.querySelector(".fail-note");
+    if (!note) {
+      note = document.createElement("div");
+      note.className = "fail-note";
+      item.el.append(note);
+    }
+    note.textContent = t("Failed") + (reason ? ": " + reason : "") + " ";
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "link";
+    retry.textContent = t("Retry");
+    retry.addEventListener("click", () => sendFrame(cmid));
+    note.append(retry);
+  }
+
+  function updateSidebar(m) {
+    const li = groupList.querySelector(`li[data-group="${m.group}"]`);
+    if (!li) return;
+    li.querySelector(".g-last").textContent = (m.sender ? m.sender.nickname + ": " : "") + m.body.slice(0, 40);
+    li.querySelector(".g-time").textContent = clock(m.created_at);
+    if (m.group !== current && m.sender.id !== me) {
+      const badge = li.querySelector(".badge");
+      badge.textContent = String(Number(badge.textContent || 0) + 1);
+      badge.hidden = false;
+    }
+    groupList.prepend(li);
+  }
+
+  function addGroup(code, name) {
+    if (groupList.querySelector(`li[data-group="${code}"]`)) return;
+    const empty = groupList.querySelector("li.empty");
+    if (empty) empty.remove();
+    const li = document.createElement("li");
+    li.dataset.group = code;
+    const a = document.createElement("a");
+    a.href = "/groups/" + encodeURIComponent(code) + "/";
+    const avatar = document.createElement("span"); avatar.className = "avatar"; avatar.textContent = name.slice(0, 1);
+    const main = document.createElement("span"); main.className = "g-main";
+    const gname = document.createElement("span"); gname.className = "g-name"; gname.textContent = name;
+    const last = document.createElement("span"); last.className = "g-last";
+    main.append(gname, last);
+    const meta = document.createElement("span"); meta.className = "g-meta";
+    const time = document.createElement("span"); time.className = "g-time";
+    const badge = document.createElement("span"); badge.className = "badge"; badge.hidden = true; badge.textContent = "0";
+    meta.append(time, badge);
+    a.append(avatar, main, meta);
+    li.append(a);
+    groupList.prepend(li);
+  }
+
+  function memberEvent(frame) {
+    if (!list || frame.group !== current) return;
+    const li = document.createElement("li");
+    li.className = "system";
+    li.textContent = frame.user.nickname + " " + t(frame.event === "joined" ? "Joined" : "Left");
+    list.append(li);
+    scrollDown(false);
+  }
+
+  const handlers = {
+    hello() { requestResume(); pending.forEach((_, cmid) => sendFrame(cmid)); },
+    ack(frame) { accept(frame.message); },
+    message(frame) { accept(frame.message); updateSidebar(frame.message); },
+    history(frame) {
+      resumeInFlight = false;
+      frame.messages.forEach(accept);
+      if (frame.more) requestResume();
+    },
+    member: memberEvent,
+    group_joined(frame) { addGroup(frame.group, frame.name); },
+    group_left(frame) {
+      const li = groupList.querySelector(`li[data-group="${frame.group}"]`);
+      if (li) li.remove();
+      if (frame.group === current) window.location.href = "/";
+    },
+    error(frame) {
+      if (frame.code === "bad_frame" || frame.type === "resume") resumeInFlight = false;
+      if (frame.client_msg_id && pending.has(frame.client_msg_id)) markFailed(frame.client_msg_id, frame.message);
+      else if (banner) { banner.textContent = frame.message; banner.hidden = false; }
+    },
+    pong() {},
+  };
+
+  function connect() {
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${window.location.host}/ws/`);
+    document.body.dataset.socket = "connecting";
+    socket.addEventListener("open", () => {
+      attempts = 0;
+      resumeInFlight = false;
+      document.body.dataset.socket = "open";
+      if (banner) banner.hidden = true;
+    });
+    socket.addEventListener("message", (event) => {
+      let frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      const handler = handlers[frame.type];
+      if (handler) handler(frame);
+    });
+    socket.addEventListener("close", (event) => {
+      document.body.dataset.socket = "closed";
+      if (event.code === 4401 || event.code === 1008) return; // signed out: reconnecting will not help
+      if (banner) { banner.textContent = banner.dataset.reconnecting || banner.textContent; banner.hidden = false; }
+      const delay = Math.min(10000, 500 * 2 ** attempts) * (0.75 + Math.random() / 2);
+      attempts += 1;
+      setTimeout(connect, delay);
+    });
+  }
+
+  if (banner) banner.dataset.reconnecting = banner.textContent;
+
+  if (composer) {
+    composer.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const body = input.value.trim();
+      if (!body) return;
+      const cmid = newClientId();
+      const el = renderMessage({ client_msg_id: cmid, body, sender: { id: me, nickname: "" } }, "sending");
+      el.querySelector(".who").remove();
+      const placeholder = list.querySelector("li.placeholder");
+      if (placeholder) placeholder.remove();
+      list.append(el);
+      pending.set(cmid, { body, el });
+      input.value = "";
+      scrollDown(true);
+      sendFrame(cmid);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        composer.requestSubmit();
+      }
+    });
+  }
+
+  connect();
+})();

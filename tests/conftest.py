@@ -1,0 +1,42 @@
+import pytest
+
+from common.actors import Actor, Door
+from groups import services
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings):
+    """Unit tests run tasks in process; tests/config/test_celery_worker.py uses a real worker."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+
+
+def actor_for(user, door: Door = Door.WEB) -> Actor:
+    return Actor.for_user(user, door=door, ip="127.0.0.1", port=50000)
+
+
+@pytest.fixture
+def owner(db):
+    return UserFactory(username="owner", nickname="群主")
+
+
+@pytest.fixture
+def member(db):
+    return UserFactory(username="member", nickname="成员")
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider", nickname="路人")
+
+
+@pytest.fixture
+def group(owner, member):
+    """A group with its owner and one member, built through the services."""
+    chat = services.group_create(actor=actor_for(owner), name="读书会", description="每月共读")
+    services.membership_join(actor=actor_for(member), group=chat, invite_token=chat.invite_token)
+    chat.refresh_from_db()
+    return chat
