@@ -6,10 +6,11 @@ from tests.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _eager_celery(settings):
-    """Unit tests run tasks in process; tests/config/test_celery_worker.py uses a real worker."""
+def _test_settings(settings):
+    """Fast password hashing; tasks in process (tests/config/test_celery_worker.py uses a real worker)."""
     from config.celery import app
 
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     app.conf.task_always_eager = True
     yield
 

@@ -1,0 +1,166 @@
+"""Every URL and socket route, for every role, with its expected outcome.
+
+A new route without its rows fails ``test_every_route_has_rows``; each row is then checked for real.
+Roles: anonymous, non_member (signed in, not in the group), member, owner.
+"""
+
+import pytest
+from channels.db import database_sync_to_async
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from config.routing import websocket_urlpatterns
+from groups import services
+from tests.conftest import actor_for
+from tests.factories import UserFactory
+from tests.groups.test_consumers import open_socket, receive_type
+
+ROLES = ("anonymous", "non_member", "member", "owner")
+LOGIN = "login"  # a redirect to the sign-in page
+REDIRECT = "redirect"  # any other redirect
+
+# (route name, method) -> {role: expected status or LOGIN/REDIRECT}
+MATRIX = {
+    ("home", "GET"): dict.fromkeys(ROLES, 200),
+    ("group-create", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    ("group-create", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": REDIRECT,
+        "member": REDIRECT,
+        "owner": REDIRECT,
+    },
+    ("group-chat", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 200, "owner": 200},
+    ("group-chat", "POST"): {"anonymous": LOGIN, "non_member": 404, "member": REDIRECT, "owner": REDIRECT},
+    ("group-invite", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
+    ("group-invite", "POST"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": REDIRECT},
+    ("group-leave", "POST"): {"anonymous": LOGIN, "non_member": 404, "member": REDIRECT, "owner": 403},
+    ("group-join", "GET"): {"anonymous": 200, "non_member": 200, "member": REDIRECT, "owner": REDIRECT},
+    ("group-join", "POST"): {"anonymous": 200, "non_member": REDIRECT, "member": REDIRECT, "owner": REDIRECT},
+    ("signup", "GET"): {"anonymous": 200, "non_member": REDIRECT, "member": REDIRECT, "owner": REDIRECT},
+    ("login", "GET"): {"anonymous": 200, "non_member": REDIRECT, "member": REDIRECT, "owner": REDIRECT},
+    ("logout", "POST"): dict.fromkeys(ROLES, REDIRECT),
+    ("api-groups", "GET"): {"anonymous": 403, "non_member": 200, "member": 200, "owner": 200},
+    ("api-messages", "GET"): {"anonymous": 403, "non_member": 404, "member": 200, "owner": 200},
+    ("api-messages", "POST"): {"anonymous": 403, "non_member": 404, "member": 201, "owner": 201},
+    ("api-schema", "GET"): dict.fromkeys(ROLES, 200),
+    ("api-docs", "GET"): dict.fromkeys(ROLES, 200),
+    ("set_language", "POST"): dict.fromkeys(ROLES, REDIRECT),
+    ("healthz", "GET"): dict.fromkeys(ROLES, 200),
+    # The Django admin is for platform staff only; none of these roles is staff.
+    ("admin:index", "GET"): dict.fromkeys(ROLES, LOGIN),
+}
+
+# (socket route name, action) -> {role: outcome}
+SOCKET_MATRIX = {
+    ("ws-chat", "connect"): {"anonymous": "refused", "non_member": "open", "member": "open", "owner": "open"},
+    ("ws-chat", "send"): {
+        "anonymous": "refused",
+        "non_member": "group_not_found",
+        "member": "ack",
+        "owner": "ack",
+    },
+}
+
+
+def _route_names(patterns, namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _route_names(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern):
+            yield f"{namespace}{entry.name}" if entry.name else f"{namespace}<unnamed {entry.pattern}>"
+
+
+def test_every_route_has_rows():
+    covered = {name for name, _ in MATRIX}
+    missing = set()
+    for name in _route_names(get_resolver().url_patterns):
+        if name.startswith("admin:") and "admin:index" in covered:
+            continue  # the admin is one door with one rule: staff only (checked through admin:index)
+        if name not in covered:
+            missing.add(name)
+    assert missing == set(), f"routes without rows in the authorization table: {sorted(missing)}"
+    socket_covered = {name for name, _ in SOCKET_MATRIX}
+    assert {p.name for p in websocket_urlpatterns} <= socket_covered
+    for row in [*MATRIX.values(), *SOCKET_MATRIX.values()]:
+        assert set(row) == set(ROLES)
+
+
+@pytest.fixture
+def world(db):
+    owner = UserFactory(username="mx-owner")
+    member = UserFactory(username="mx-member")
+    non_member = UserFactory(username="mx-stranger")
+    group = services.group_create(actor=actor_for(owner), name="矩阵")
+    services.membership_join(actor=actor_for(member), group=group, invite_token=group.invite_token)
+    group.refresh_from_db()
+    return {"owner": owner, "member": member, "non_member": non_member, "anonymous": None, "group": group}
+
+
+def _url(name, group):
+    from django.urls import reverse
+
+    kwargs = {
+        "group-chat": {"code": group.code},
+        "group-invite": {"code": group.code},
+        "group-leave": {"code": group.code},
+        "group-join": {"token": group.invite_token},
+        "api-messages": {"code": group.code},
+    }.get(name, {})
+    return reverse(name, kwargs=kwargs)
+
+
+BODIES = {
+    "group-create": {"name": "新群", "description": ""},
+    "group-chat": {"body": "你好", "client_msg_id": "mx-1"},
+    "api-messages": {"body": "你好", "client_msg_id": "mx-1"},
+    "set_language": {"language": "en", "next": "/"},
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "method"), list(MATRIX))
+def test_route_outcome_per_role(client, world, name, method, role):
+    user = world[role]
+    if user is not None:
+        client.force_login(user)
+    url = _url(name, world["group"])
+    body = BODIES.get(name, {})
+    if method == "GET":
+        response = client.get(url)
+    elif name.startswith("api-"):
+        response = client.post(url, body, content_type="application/json")
+    else:
+        response = client.post(url, body)
+    expected = MATRIX[(name, method)][role]
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert "/login/" in response["Location"]
+    elif expected == REDIRECT:
+        assert response.status_code == 302
+        assert "/login/" not in response["Location"] or name == "logout"
+    else:
+        assert response.status_code == expected, response.content[:300]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role", ROLES)
+async def test_socket_outcome_per_role(role):
+    owner = await database_sync_to_async(UserFactory)(username="ws-owner")
+    member = await database_sync_to_async(UserFactory)(username="ws-member")
+    stranger = await database_sync_to_async(UserFactory)(username="ws-stranger")
+    group = await database_sync_to_async(services.group_create)(actor=actor_for(owner), name="矩阵")
+    await database_sync_to_async(services.membership_join)(
+        actor=actor_for(member), group=group, invite_token=group.invite_token
+    )
+    user = {"anonymous": None, "non_member": stranger, "member": member, "owner": owner}[role]
+    socket, connected, _ = await open_socket(user)
+    expected_connect = SOCKET_MATRIX[("ws-chat", "connect")][role]
+    assert connected == (expected_connect == "open")
+    if not connected:
+        return
+    await receive_type(socket, "hello")
+    await socket.send_json_to({"type": "send", "group": group.code, "body": "hi", "client_msg_id": "s1"})
+    frame = await socket.receive_json_from(timeout=5)
+    outcome = frame["type"] if frame["type"] == "ack" else frame["code"]
+    assert outcome == SOCKET_MATRIX[("ws-chat", "send")][role]
+    await socket.disconnect()
