@@ -55,7 +55,8 @@ test-e2e: install check-services
 test: lint test-unit test-e2e
 
 messages: install
-	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=.tools --no-obsolete
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=.tools --ignore=tests --ignore=bench --no-obsolete
+	$(PY) scripts/zh_hans.py
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=.tools
 
 bench: install

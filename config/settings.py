@@ -134,7 +134,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 # collectstatic target (production image); in development whitenoise serves straight from the finders.
-STATIC_ROOT = env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles") if PRODUCTION else "") or None
+STATIC_ROOT = (
+    env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles") if PRODUCTION else "") or None
+)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404
 
 from groups.models import ChatGroup, Membership, Message
@@ -11,10 +11,18 @@ from groups.models import ChatGroup, Membership, Message
 def group_list_for_user(user):
     """The user's groups, most recently active first, with member count and the last message."""
     last = Message.objects.filter(group=OuterRef("pk")).order_by("-seq")
+    members = (
+        Membership.objects.filter(group=OuterRef("pk"), left_at__isnull=True)
+        .order_by()
+        .values("group")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    mine = Membership.objects.filter(user=user, left_at__isnull=True).values("group_id")
     return (
-        ChatGroup.objects.filter(memberships__user=user, memberships__left_at__isnull=True)
+        ChatGroup.objects.filter(pk__in=mine)
         .annotate(
-            member_count=Count("memberships", filter=Q(memberships__left_at__isnull=True), distinct=True),
+            member_count=Subquery(members[:1]),
             last_body=Subquery(last.values("body")[:1]),
             last_at=Subquery(last.values("created_at")[:1]),
         )

@@ -1,0 +1,88 @@
+import re
+
+from django.urls import reverse
+
+from groups.models import ChatGroup, Membership, Message, Role
+
+
+def test_pages_are_chinese_by_default_and_english_on_request(client):
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US")
+    assert response["Content-Language"] == "zh-hans"
+    assert "登录" in response.content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    response = client.get("/")
+    assert response["Content-Language"] == "en"
+    assert "Sign in" in response.content.decode()
+
+
+def test_signup_signs_in_and_lands_on_group_list(client, db):
+    response = client.post(
+        reverse("signup"),
+        {
+            "username": "xiaoming",
+            "nickname": "小明",
+            "password1": "Tianjin-Harbour-88",
+            "password2": "Tianjin-Harbour-88",
+        },
+    )
+    assert response.status_code == 302
+    page = client.get("/").content.decode()
+    assert "小明" in page
+
+
+def test_signup_bad_input_keeps_what_was_typed_and_explains(client, member):
+    response = client.post(
+        reverse("signup"),
+        {"username": "member", "nickname": "新昵称", "password1": "123", "password2": "456"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'value="新昵称"' in page
+    assert "已被使用" in page or "taken" in page
+    assert "两次输入的密码不一致" in page or "differ" in page
+
+
+def test_create_group_page_makes_owner_and_shows_code(client, owner):
+    client.force_login(owner)
+    response = client.post(reverse("group-create"), {"name": "跑步群", "description": ""}, follow=True)
+    group = ChatGroup.objects.get(name="跑步群")
+    assert Membership.objects.get(group=group, user=owner).role == Role.OWNER
+    assert group.code in response.content.decode()
+
+
+def test_create_group_with_blank_name_shows_error(client, owner):
+    client.force_login(owner)
+    response = client.post(reverse("group-create"), {"name": "   "})
+    assert response.status_code == 200
+    assert not ChatGroup.objects.exists()
+
+
+def test_join_by_invite_link_then_chat_page_shows_history(client, group, outsider, owner):
+    client.force_login(outsider)
+    join_url = reverse("group-join", args=[group.invite_token])
+    assert group.name in client.get(join_url).content.decode()
+    response = client.post(join_url, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("group-chat", args=[group.code])
+    client.post(reverse("group-chat", args=[group.code]), {"body": "第一条", "client_msg_id": "p1"})
+    page = client.get(reverse("group-chat", args=[group.code])).content.decode()
+    assert "第一条" in page
+    assert re.search(r'data-seq="1"', page)
+    assert Message.objects.get().sender == outsider
+
+
+def test_invite_page_shows_link_and_reset_invalidates_it(client, group, owner):
+    client.force_login(owner)
+    old = group.invite_token
+    page = client.get(reverse("group-invite", args=[group.code])).content.decode()
+    assert old in page
+    client.post(reverse("group-invite", args=[group.code]))
+    group.refresh_from_db()
+    assert group.invite_token != old
+    assert client.get(reverse("group-join", args=[old])).status_code == 404
+
+
+def test_refused_action_page_explains_why(client, group, owner):
+    client.force_login(owner)
+    response = client.post(reverse("group-leave", args=[group.code]))
+    assert response.status_code == 403
+    assert "转让" in response.content.decode() or "transfer" in response.content.decode()
