@@ -195,6 +195,7 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
         if existing is None:
             raise
         return existing, False
+    message.sender_role = membership_role
     return message, True
 
 
@@ -207,6 +208,10 @@ def _message_by_client_id(actor: Actor, group: ChatGroup, client_msg_id: str) ->
     if existing is not None and existing.group_id != group.pk:
         raise ValidationError(
             _("This client message id was already used in another group."), code="client_msg_id_reused"
+        )
+    if existing is not None:
+        existing.sender_role = (
+            Membership.objects.filter(group=group, user=actor.user).values_list("role", flat=True).first()
         )
     return existing
 

@@ -28,7 +28,10 @@
 
   function clock(iso) {
     const d = new Date(iso);
-    return isNaN(d) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (isNaN(d)) return "";
+    return d.toLocaleTimeString(document.documentElement.lang || [], {
+      hour: "2-digit", minute: "2-digit", hour12: false, timeZone: document.body.dataset.tz || undefined,
+    });
   }
 
   function newClientId() {
