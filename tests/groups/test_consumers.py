@@ -175,10 +175,14 @@ async def test_send_of_empty_or_oversized_body_is_refused(member, group):
 async def test_ack_carries_the_senders_role_label_r8_6(owner, group):
     socket, _, _ = await open_socket(owner)
     await receive_type(socket, "hello")
-    await socket.send_json_to({"type": "send", "group": group.code, "body": "群主发言", "client_msg_id": "o-1"})
+    await socket.send_json_to(
+        {"type": "send", "group": group.code, "body": "群主发言", "client_msg_id": "o-1"}
+    )
     ack = await receive_type(socket, "ack")
     assert ack["message"]["sender"]["role"] == "owner"
-    await socket.send_json_to({"type": "send", "group": group.code, "body": "群主发言", "client_msg_id": "o-1"})
+    await socket.send_json_to(
+        {"type": "send", "group": group.code, "body": "群主发言", "client_msg_id": "o-1"}
+    )
     again = await receive_type(socket, "ack")
     assert again["duplicate"] and again["message"]["sender"]["role"] == "owner"
     await socket.disconnect()
