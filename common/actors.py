@@ -43,7 +43,7 @@ class Actor:
 
     @classmethod
     def for_user(cls, user, *, door: Door, ip: str | None = None, port: int | None = None) -> Actor:
-        kind = ActorKind.STAFF if getattr(user, "is_staff", False) else ActorKind.MEMBER
+        kind = ActorKind.STAFF if getattr(user, "is_staff", False) else ActorKind.MEMBER  # None: a visitor
         return cls(user=user, kind=kind, door=door, ip=ip, port=port)
 
     @classmethod

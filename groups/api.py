@@ -2,14 +2,29 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.actors import Actor, Door
 from groups import selectors, services
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class RawTextField(serializers.Field):
+    """Any string, unaltered: the service validates it, so every door refuses with the same code."""
+
+    default_error_messages = {"invalid": "A string is required."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value
 
 
 class SenderSerializer(serializers.Serializer):
@@ -52,8 +67,10 @@ class MessageApi(APIView):
         )
 
     class SendInputSerializer(serializers.Serializer):
-        body = serializers.CharField(max_length=settings.CHAT_MESSAGE_MAX_LENGTH, trim_whitespace=True)
-        client_msg_id = serializers.CharField(max_length=64)
+        body = RawTextField(help_text="The text; at most CHAT_MESSAGE_MAX_LENGTH characters after trimming.")
+        client_msg_id = RawTextField(
+            help_text="Unique per sender; a retry with the same id returns the original."
+        )
 
     @extend_schema(
         operation_id="messages_list",
@@ -87,8 +104,11 @@ class MessageApi(APIView):
         data.is_valid(raise_exception=True)
         try:
             message, created = services.message_send(actor=actor, group=group, **data.validated_data)
-        except DjangoValidationError as exc:
-            raise ValidationError({"code": exc.code or "invalid", "detail": exc.messages}) from exc
+        except DjangoValidationError as exc:  # the same code as the socket's error frame
+            return Response(
+                {"code": exc.code or "invalid", "detail": " ".join(exc.messages)},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         return Response(
             selectors.message_payload(message),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -4,5 +4,5 @@ from groups import api
 
 urlpatterns = [
     path("groups/", api.GroupListApi.as_view(), name="api-groups"),
-    path("groups/<str:code>/messages/", api.MessageApi.as_view(), name="api-messages"),
+    path("groups/<group_code:code>/messages/", api.MessageApi.as_view(), name="api-messages"),
 ]

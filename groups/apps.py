@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class GroupsConfig(AppConfig):
     name = "groups"
+
+    def ready(self):
+        from django.urls import register_converter
+
+        from groups.converters import GroupCodeConverter, InviteTokenConverter
+
+        register_converter(GroupCodeConverter, "group_code")
+        register_converter(InviteTokenConverter, "invite_token")

@@ -9,10 +9,12 @@ Sends go through the same service and policies as the page and the API.
 from __future__ import annotations
 
 import json
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils import translation
@@ -23,8 +25,15 @@ from common.policies import PolicyDenied
 from common.realtime import group_channel, user_channel
 from groups import selectors, services
 
+log = logging.getLogger(__name__)
+
 PROTOCOL_VERSION = 1
 CLOSE_UNAUTHENTICATED = 4401
+
+
+def _text(value) -> str:
+    """A frame field as text: anything but a string counts as empty."""
+    return value if isinstance(value, str) else ""
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -78,10 +87,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content)
 
     async def receive_json(self, content, **kwargs):
-        handler = {"send": self._on_send, "resume": self._on_resume, "ping": self._on_ping}.get(
-            content.get("type")
-        )
-        ref = content.get("client_msg_id")
+        try:
+            await self._dispatch(content)
+        except Exception:  # one bad frame must not cost the member their connection
+            log.exception("chat frame failed")
+            await self._error("server_error", _("Something went wrong; please try again."))
+
+    async def _dispatch(self, content):
+        frame_type = content.get("type")
+        handlers = {"send": self._on_send, "resume": self._on_resume, "ping": self._on_ping}
+        handler = handlers.get(frame_type) if isinstance(frame_type, str) else None
+        ref = content.get("client_msg_id") if isinstance(content.get("client_msg_id"), str) else None
         if handler is None:
             await self._error("unknown_type", _("Unknown frame type."), ref=ref)
             return
@@ -91,14 +107,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._error(
                 "group_not_found",
                 _("No such group, or you are not a member."),
-                group=content.get("group"),
+                group=_text(content.get("group")),
                 ref=ref,
             )
         except PolicyDenied as exc:
-            await self._error(exc.code, exc.message, group=content.get("group"), ref=ref)
+            await self._error(exc.code, exc.message, group=_text(content.get("group")), ref=ref)
         except ValidationError as exc:
             await self._error(
-                exc.code or "invalid", " ".join(exc.messages), group=content.get("group"), ref=ref
+                exc.code or "invalid", " ".join(exc.messages), group=_text(content.get("group")), ref=ref
             )
 
     async def _on_ping(self, content):
@@ -117,31 +133,37 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             }
         )
 
+    def _fresh_actor(self) -> Actor:
+        """The actor with the account as it is now: a deactivated account stops at its next frame."""
+        user = get_user_model().objects.filter(pk=self.user.pk).first()
+        if user is None or not user.is_active:
+            raise PolicyDenied("account_inactive", _("This account is not active."))
+        return Actor.for_user(user, door=self.actor.door, ip=self.actor.ip, port=self.actor.port)
+
     def _send(self, content) -> tuple[dict, bool]:
-        group = selectors.group_get_for_actor(self.actor, str(content.get("group") or ""))
+        actor = self._fresh_actor()
+        group = selectors.group_get_for_actor(actor, _text(content.get("group")))
         body = content.get("body")
         message, created = services.message_send(
-            actor=self.actor,
+            actor=actor,
             group=group,
             body=body if isinstance(body, str) else "",
-            client_msg_id=str(content.get("client_msg_id") or ""),
+            client_msg_id=_text(content.get("client_msg_id")),
         )
         return selectors.message_payload(message), created
 
     async def _on_resume(self, content):
         try:
             after = max(0, int(content.get("after") or 0))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValidationError(_("'after' must be a sequence number."), code="bad_frame") from None
-        code, messages, more = await database_sync_to_async(self._history)(
-            str(content.get("group") or ""), after
-        )
+        code, messages, more = await database_sync_to_async(self._history)(_text(content.get("group")), after)
         await self.send_json(
             {"type": "history", "group": code, "after": after, "messages": messages, "more": more}
         )
 
     def _history(self, code: str, after: int):
-        group = selectors.group_get_for_actor(self.actor, code)
+        group = selectors.group_get_for_actor(self._fresh_actor(), code)
         limit = settings.CHAT_HISTORY_PAGE_MAX
         messages = selectors.message_list(group, after=after, limit=limit + 1)
         return group.code, [selectors.message_payload(m) for m in messages[:limit]], len(messages) > limit

@@ -16,5 +16,5 @@ class GroupCreateForm(forms.Form):
 class MessageForm(forms.Form):
     """The page's no-script fallback for sending; the chat script sends over the socket."""
 
-    body = forms.CharField(label=_("Message"), max_length=4000)
+    body = forms.CharField(label=_("Message"))
     client_msg_id = forms.CharField(max_length=64, widget=forms.HiddenInput)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404
 
+from groups.codes import group_code_is_valid, group_code_normalise
 from groups.models import ChatGroup, Membership, Message
 
 
@@ -38,10 +39,11 @@ def group_ids_for_user(user) -> dict[int, str]:
 
 def group_get_for_actor(actor, code: str) -> ChatGroup:
     """The group with ``code`` if the actor is an active member of it; 404 otherwise (no probing)."""
-    if not actor.is_authenticated:
+    code = group_code_normalise(code) if isinstance(code, str) else ""
+    if not actor.is_authenticated or not group_code_is_valid(code):
         raise Http404
     group = ChatGroup.objects.filter(
-        code=code.upper(), memberships__user=actor.user, memberships__left_at__isnull=True
+        code=code, memberships__user=actor.user, memberships__left_at__isnull=True
     ).first()
     if group is None:
         raise Http404
@@ -49,6 +51,12 @@ def group_get_for_actor(actor, code: str) -> ChatGroup:
 
 
 def group_get_by_invite(token: str) -> ChatGroup:
+    if (
+        not isinstance(token, str)
+        or not token.isascii()
+        or not token.replace("-", "").replace("_", "").isalnum()
+    ):
+        raise Http404
     group = ChatGroup.objects.filter(invite_token=token).first()
     if group is None:
         raise Http404

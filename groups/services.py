@@ -72,9 +72,15 @@ def group_create(*, actor: Actor, name: str, description: str = "") -> ChatGroup
 
 
 def membership_join(*, actor: Actor, group: ChatGroup, invite_token: str) -> Membership:
-    """R8.5: join a group through its current invitation link."""
+    """R8.5: join a group through its current invitation link.
+
+    The group row is locked and the rule checked again inside the transaction, so a double click or a
+    link reset racing the join cannot let a second join, or a join by the old link, through.
+    """
     policies.require_join(actor.user, group, invite_token)
     with transaction.atomic():
+        group = ChatGroup.objects.select_for_update().get(pk=group.pk)
+        policies.require_join(actor.user, group, invite_token)
         membership, created = Membership.objects.select_for_update().get_or_create(
             group=group, user=actor.user, defaults={"role": Role.MEMBER}
         )
@@ -151,7 +157,7 @@ def group_invite_reset(*, actor: Actor, group: ChatGroup) -> ChatGroup:
     """R9.2: owners and admins replace the invitation link; the old one stops working at once."""
     policies.require_manage_invite(actor.user, group)
     with transaction.atomic():
-        ChatGroup.objects.filter(pk=group.pk).update(invite_token=_invite_token())
+        ChatGroup.objects.select_for_update().filter(pk=group.pk).update(invite_token=_invite_token())
         group.refresh_from_db(fields=["invite_token"])
         audit_record(actor=actor, event_type="groups.invite_reset", target=group, data={"code": group.code})
     return group

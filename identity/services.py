@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from common.actors import Actor
@@ -20,7 +22,13 @@ def user_register(*, actor: Actor, username: str, password: str, nickname: str):
     with transaction.atomic():
         user.set_password(password)
         user.full_clean(exclude=["password"])
-        user.save()
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:  # a parallel sign-up took the name between the check and the save
+            raise ValidationError(
+                {"username": _("This account name is taken. Please choose another.")}, code="username_taken"
+            ) from None
         audit_record(
             actor=actor, event_type="identity.user_registered", target=user, data={"username": username}
         )

@@ -1,23 +1,20 @@
-"""Logins and failed logins go to the audit trail (R13.2)."""
+"""Logins, logouts and failed logins go to the audit trail (R13.2)."""
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
 from audit.services import audit_record
-from common.actors import Actor, ActorKind, Door
+from common.actors import Actor, Door
 
 
-def _actor(request, user=None) -> Actor:
+def _actor(request, user) -> Actor:
+    """The actor of a login event. Never reads ``request.user``: on a DRF request that would start
+    authentication again from inside a failed authentication."""
     if request is None:
-        return Actor(user=user, kind=ActorKind.MEMBER, door=Door.WEB)
-    meta = request.META
+        return Actor.for_user(user, door=Door.WEB) if user is not None else Actor.system(door=Door.WEB)
+    meta = getattr(request, "_request", request).META
     port = meta.get("REMOTE_PORT")
-    return Actor.for_user(
-        user if user is not None else request.user,
-        door=Door.WEB,
-        ip=meta.get("REMOTE_ADDR"),
-        port=int(port) if port else None,
-    )
+    return Actor.for_user(user, door=Door.WEB, ip=meta.get("REMOTE_ADDR"), port=int(port) if port else None)
 
 
 @receiver(user_logged_in)
@@ -34,7 +31,7 @@ def _logged_out(sender, request, user, **kwargs):
 @receiver(user_login_failed)
 def _login_failed(sender, credentials, request=None, **kwargs):
     audit_record(
-        actor=_actor(request, None) if request is not None else Actor.system(door=Door.WEB),
+        actor=_actor(request, None),
         event_type="identity.login_failed",
         data={"username": str(credentials.get("username", ""))[:150]},
     )

@@ -132,6 +132,7 @@ ZH = {
     "New here?": "第一次来？",
     "Other members only ever see your nickname.": "其他成员只会看到您的昵称。",
     "Already have an account?": "已有账号？",
+    "Something went wrong; please try again.": "出了点问题，请重试。",
 }
 PLURALS = {"%(counter)s member": "%(counter)s 名成员"}
 

@@ -19,6 +19,7 @@
   let socket = null;
   let attempts = 0;
   let resumeInFlight = false;
+  let resumeAgain = false; // a gap was seen while a resume was already on its way
 
   if (list) {
     list.querySelectorAll("li.msg").forEach((li) => { lastSeq = Math.max(lastSeq, Number(li.dataset.seq)); });
@@ -97,7 +98,9 @@
   }
 
   function requestResume() {
-    if (!current || resumeInFlight || !socket || socket.readyState !== WebSocket.OPEN) return;
+    if (!current || !socket || socket.readyState !== WebSocket.OPEN) return;
+    if (resumeInFlight) { resumeAgain = true; return; }
+    resumeAgain = false;
     resumeInFlight = true;
     socket.send(JSON.stringify({ type: "resume", group: current, after: lastSeq }));
   }
@@ -179,9 +182,10 @@
     ack(frame) { accept(frame.message); },
     message(frame) { accept(frame.message); updateSidebar(frame.message); },
     history(frame) {
+      if (frame.group !== current) return;
       resumeInFlight = false;
       frame.messages.forEach(accept);
-      if (frame.more) requestResume();
+      if (frame.more || resumeAgain) requestResume();
     },
     member: memberEvent,
     group_joined(frame) { addGroup(frame.group, frame.name); },
@@ -191,9 +195,12 @@
       if (frame.group === current) window.location.href = "/";
     },
     error(frame) {
-      if (frame.code === "bad_frame" || frame.type === "resume") resumeInFlight = false;
-      if (frame.client_msg_id && pending.has(frame.client_msg_id)) markFailed(frame.client_msg_id, frame.message);
-      else if (banner) { banner.textContent = frame.message; banner.hidden = false; }
+      if (frame.client_msg_id && pending.has(frame.client_msg_id)) {
+        markFailed(frame.client_msg_id, frame.message);
+        return;
+      }
+      if (frame.group === current) resumeInFlight = false; // a refused resume must not block the next
+      if (banner) { banner.textContent = frame.message; banner.hidden = false; }
     },
     pong() {},
   };
@@ -205,6 +212,7 @@
     socket.addEventListener("open", () => {
       attempts = 0;
       resumeInFlight = false;
+      resumeAgain = false;
       document.body.dataset.socket = "open";
       if (banner) banner.hidden = true;
     });

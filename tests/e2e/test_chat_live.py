@@ -52,7 +52,12 @@ def test_two_members_chat_live_and_history_survives_reload(browser, live_url, sh
     b.locator("main a", has_text="注册账号").click()
     sign_up(b, "bob", "鲍勃")
     expect(b.locator("main form button[type=submit]")).to_have_text("加入群组")
+    other_tab = bob.new_page()  # Bob's group list in a second tab follows the join live
+    other_tab.goto(f"{live_url}/")
+    wait_for_socket(other_tab)
+    expect(other_tab.locator("#group-list li.empty")).to_be_visible()
     b.click("main form button[type=submit]")
+    expect(other_tab.locator("#group-list li[data-group] .g-name")).to_have_text("周末登山")
     expect(b.locator(".conv-title .code")).to_have_text(code)
     wait_for_socket(b)
 

@@ -144,6 +144,11 @@ async def test_resume_returns_messages_after_sequence_number_in_order(owner, mem
         ("[1, 2]", "bad_frame"),
         ('{"type": "dance"}', "unknown_type"),
         ('{"type": "resume", "group": "X", "after": "abc"}', "bad_frame"),
+        ('{"type": []}', "unknown_type"),
+        ('{"type": "resume", "group": "X", "after": 1e999}', "bad_frame"),
+        ('{"type": "resume", "group": "\\ud800", "after": 0}', "group_not_found"),
+        ('{"type": "send", "group": "\\u0000", "body": "x", "client_msg_id": "n"}', "group_not_found"),
+        ('{"type": "send", "group": ["A"], "body": "x", "client_msg_id": {"a": 1}}', "group_not_found"),
     ],
 )
 async def test_bad_frames_get_error_codes_and_socket_stays_open(member, group, raw, code):
@@ -185,4 +190,17 @@ async def test_ack_carries_the_senders_role_label_r8_6(owner, group):
     )
     again = await receive_type(socket, "ack")
     assert again["duplicate"] and again["message"]["sender"]["role"] == "owner"
+    await socket.disconnect()
+
+
+async def test_deactivated_account_cannot_send_on_an_open_socket_r6_2(member, group):
+    socket, _, _ = await open_socket(member)
+    await receive_type(socket, "hello")
+    member.is_active = False
+    await database_sync_to_async(member.save)()
+    await socket.send_json_to(
+        {"type": "send", "group": group.code, "body": "still here?", "client_msg_id": "d1"}
+    )
+    assert (await receive_type(socket, "error"))["code"] == "account_inactive"
+    assert await database_sync_to_async(Message.objects.count)() == 0
     await socket.disconnect()

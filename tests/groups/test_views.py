@@ -86,3 +86,35 @@ def test_refused_action_page_explains_why(client, group, owner):
     response = client.post(reverse("group-leave", args=[group.code]))
     assert response.status_code == 403
     assert "转让" in response.content.decode() or "transfer" in response.content.decode()
+
+
+def test_odd_codes_and_tokens_in_urls_are_404_not_500(client, member, group):
+    for url in ["/join/%00/", "/join/" + "a" * 500 + "/"]:
+        assert client.get(url).status_code == 404
+    client.force_login(member)
+    for url in ["/groups/%00/", "/groups/ABCDEFG%00/", "/groups/0OIL1234/", "/api/groups/%00/messages/"]:
+        assert client.get(url).status_code == 404
+    assert client.get(f"/groups/{group.code.lower()}/").status_code == 200
+
+
+def test_signup_next_that_is_not_a_path_goes_home(client, member):
+    client.force_login(member)
+    for target in ["foo", "group-chat", "https://evil.example/"]:
+        response = client.get(reverse("signup"), {"next": target})
+        assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_basic_auth_header_is_ignored_quickly_by_the_api(client, member):
+    response = client.get("/api/groups/", HTTP_AUTHORIZATION="Basic bWVtYmVyOndyb25n")
+    assert response.status_code == 403
+
+
+def test_failed_login_is_audited_r13_2(client, member):
+    from audit.selectors import audit_event_list
+
+    response = client.post(
+        reverse("login"), {"username": "member", "password": "wrong"}, REMOTE_ADDR="10.1.2.3"
+    )
+    assert response.status_code == 200
+    event = audit_event_list(event_type="identity.login_failed").get()
+    assert event.data == {"username": "member"} and event.ip == "10.1.2.3"

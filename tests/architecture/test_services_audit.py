@@ -1,0 +1,35 @@
+"""House rule 6: every mutating service records its audit event in the same transaction."""
+
+import ast
+import importlib
+import inspect
+
+import pytest
+
+SERVICE_MODULES = ["identity.services", "groups.services"]
+
+
+def _public_services():
+    for module_name in SERVICE_MODULES:
+        module = importlib.import_module(module_name)
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ == module_name and not name.startswith("_"):
+                yield pytest.param(function, id=f"{module_name}.{name}")
+
+
+@pytest.mark.parametrize("service", list(_public_services()))
+def test_every_mutating_service_writes_an_audit_event(service):
+    tree = ast.parse(inspect.getsource(service))
+    calls = {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    assert "audit_record" in calls, f"{service.__qualname__} changes state without audit_record"
+
+
+@pytest.mark.parametrize("service", list(_public_services()))
+def test_every_service_takes_a_keyword_only_actor_first(service):
+    parameters = list(inspect.signature(service).parameters.values())
+    assert parameters[0].name == "actor"
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters)
