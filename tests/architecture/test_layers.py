@@ -25,7 +25,7 @@ APPS = [
 PUBLIC = {"services", "selectors", "policies", "models", "actors", "realtime", "api", "middleware"}
 # common is the shared base: its helpers (actors, policies, realtime, api glue) are its public surface.
 PUBLIC_OF = {app: {"services", "selectors", "policies", "models"} for app in APPS}
-PUBLIC_OF["common"] = {"actors", "policies", "realtime", "api", "middleware", "views"}
+PUBLIC_OF["common"] = {"actors", "policies", "realtime", "api", "middleware", "views", "admin"}
 
 
 def _imports(path: Path):

@@ -118,3 +118,20 @@ def test_failed_login_is_audited_r13_2(client, member):
     assert response.status_code == 200
     event = audit_event_list(event_type="identity.login_failed").get()
     assert event.data == {"username": "member"} and event.ip == "10.1.2.3"
+
+
+def test_admin_lists_render_for_platform_staff_and_cannot_edit_chat_records(client, group, django_user_model):
+    admin_user = django_user_model.objects.create_superuser(
+        "root-admin", password="x-Secure-Pass-1", nickname="管理"
+    )
+    client.force_login(admin_user)
+    for url in [
+        "/admin/",
+        "/admin/groups/chatgroup/",
+        "/admin/groups/message/",
+        "/admin/groups/membership/",
+        "/admin/audit/auditevent/",
+        "/admin/identity/user/",
+    ]:
+        assert client.get(url).status_code == 200, url
+    assert client.get("/admin/groups/chatgroup/add/").status_code == 403
