@@ -1,12 +1,13 @@
 """Group identification codes (R8.2): short, unambiguous, with a check character.
 
-Eight characters from an alphabet without 0/O, 1/I/L and U: seven random ones and a check character
-(weighted sum modulo the alphabet size), so a mistyped code is caught before any look-up.
+Eight characters from an alphabet without 0/O and 1/I/L: seven random ones and a check character, the
+position-weighted sum modulo the alphabet size. The alphabet has 31 characters, a prime, so every single
+mistyped character and every swap of two neighbours is caught before any look-up.
 """
 
 import secrets
 
-ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 BODY_LENGTH = 7
 
 

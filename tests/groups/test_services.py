@@ -8,7 +8,7 @@ from audit.selectors import audit_event_list
 from common.actors import Door
 from common.policies import PolicyDenied
 from groups import selectors, services
-from groups.codes import group_code_is_valid
+from groups.codes import ALPHABET, group_code_is_valid, group_code_new
 from groups.models import ChatGroup, Membership, Message, Role
 from tests.conftest import actor_for
 from tests.factories import UserFactory
@@ -24,12 +24,21 @@ def test_group_create_r8_2_gives_valid_unique_code_and_owner_label(owner):
     assert audit_event_list(event_type="groups.group_created", target=group).count() == 1
 
 
-def test_group_code_r8_2_check_character_catches_a_typo():
-    code = ChatGroup().code
-    wrong = code[:3] + ("2" if code[3] != "2" else "3") + code[4:]
+@pytest.mark.parametrize("attempt", range(20))
+def test_group_code_r8_2_check_character_catches_every_typo_and_swap(attempt):
+    code = group_code_new()
     assert group_code_is_valid(code)
-    assert not group_code_is_valid(wrong)
-    assert not group_code_is_valid(code.replace(code[0], "0"))
+    for position, original in enumerate(code):
+        for replacement in ALPHABET:
+            if replacement != original:
+                typo = code[:position] + replacement + code[position + 1 :]
+                assert not group_code_is_valid(typo), (code, typo)
+    for position in range(len(code) - 1):
+        a, b = code[position], code[position + 1]
+        if a != b:
+            swapped = code[:position] + b + a + code[position + 2 :]
+            assert not group_code_is_valid(swapped), (code, swapped)
+    assert not group_code_is_valid("0" + code[1:])
 
 
 def test_group_create_with_empty_name_is_refused_with_code(owner):
