@@ -9,7 +9,10 @@ from common.policies import PolicyDenied
 
 def exception_handler(exc, context):
     if isinstance(exc, PolicyDenied):
-        return Response({"code": exc.code, "detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
+        body = {"code": exc.code, "detail": exc.message}
+        if exc.action_url:
+            body["action_url"] = exc.action_url
+        return Response(body, status=status.HTTP_403_FORBIDDEN)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.APIException):
         detail = response.data

@@ -10,10 +10,11 @@ from django.core.exceptions import PermissionDenied
 class PolicyDenied(PermissionDenied):
     """A rule refused the action. ``code`` is stable and machine-readable; ``message`` is for people."""
 
-    def __init__(self, code: str, message: str = ""):
+    def __init__(self, code: str, message: str = "", *, action_url: str = ""):
         super().__init__(message or code)
         self.code = code
         self.message = str(message or code)
+        self.action_url = action_url  # where the user can fix it (verify, accept the agreement…)
 
 
 @dataclass(frozen=True)
@@ -23,17 +24,18 @@ class Decision:
     allowed: bool
     code: str = ""
     reason: str = ""
+    action_url: str = ""
 
     def __bool__(self) -> bool:
         return self.allowed
 
     def require(self) -> None:
         if not self.allowed:
-            raise PolicyDenied(self.code, self.reason)
+            raise PolicyDenied(self.code, self.reason, action_url=self.action_url)
 
 
 ALLOW = Decision(True)
 
 
-def deny(code: str, reason) -> Decision:
-    return Decision(False, code, str(reason))
+def deny(code: str, reason, *, action_url: str = "") -> Decision:
+    return Decision(False, code, str(reason), action_url)

@@ -14,4 +14,5 @@ def permission_denied(request, exception=None):
     from django.shortcuts import render
 
     reason = getattr(exception, "message", "") if exception is not None else ""
-    return render(request, "403.html", {"reason": reason}, status=403)
+    action_url = getattr(exception, "action_url", "") if exception is not None else ""
+    return render(request, "403.html", {"reason": reason, "action_url": action_url}, status=403)

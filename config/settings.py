@@ -6,6 +6,8 @@ layer and eager Celery tasks. ``DATABASE_URL`` and ``REDIS_URL`` switch to Postg
 ``DJANGO_ENV=production`` demands a real secret key and host names and turns on every deploy check.
 """
 
+import base64
+import hashlib
 from pathlib import Path
 
 import environ
@@ -31,6 +33,19 @@ if not SECRET_KEY:
     SECRET_KEY = _DEV_SECRET_KEY
 elif PRODUCTION and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be a real secret of 50+ characters in production")
+
+# Personal information at rest (R6.3): AES-GCM keys "kid:base64key" (first is current) and the HMAC key
+# for look-ups. Development derives throwaway keys from the secret key; production must set both.
+_dev_field_key = base64.urlsafe_b64encode(hashlib.sha256(f"field:{SECRET_KEY}".encode()).digest()).decode()
+FIELD_ENCRYPTION_KEYS = env.list(
+    "FIELD_ENCRYPTION_KEYS", default=[] if PRODUCTION else [f"dev1:{_dev_field_key}"]
+)
+FIELD_HASH_KEY = env.str("FIELD_HASH_KEY", default="" if PRODUCTION else f"hash:{SECRET_KEY}")
+if PRODUCTION and (not FIELD_ENCRYPTION_KEYS or len(FIELD_HASH_KEY) < 32):
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEYS and FIELD_HASH_KEY (32+ characters) must be set in production; "
+        "`python manage.py generate_field_key` prints a new key"
+    )
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"]
@@ -109,7 +124,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "identity.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "identity.backends.PhoneOrUsernameBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 ANONYMOUS_USER_NAME = None  # no guardian anonymous row at migrate time
@@ -188,6 +203,23 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
+
+# Identity (R6.1-R6.3): verifier backend, accounts per ID number, SMS codes and login throttling.
+IDENTITY_VERIFIER = env.str("IDENTITY_VERIFIER", default="fake")  # fake | staff | result_only
+IDENTITY_ACCOUNTS_PER_ID = env.int("IDENTITY_ACCOUNTS_PER_ID", default=1)
+IDENTITY_GUARDIAN_AGE = 14
+IDENTITY_REVEAL_REASON_MIN = 5
+SMS_BACKEND = env.str("SMS_BACKEND", default="common.sms.ConsoleBackend")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms.jsonl"))
+SMS_CODE_TTL_SECONDS = 300
+SMS_CODE_MAX_ATTEMPTS = 5
+SMS_RESEND_SECONDS = env.int("SMS_RESEND_SECONDS", default=60)
+SMS_MAX_PER_NUMBER_PER_DAY = 10
+SMS_MAX_PER_IP_PER_HOUR = env.int("SMS_MAX_PER_IP_PER_HOUR", default=20)
+LOGIN_SLOWDOWN_AFTER = 3  # failures before each further try must wait (doubling)
+LOGIN_LOCK_AFTER = 10  # failures before the account (or address) is locked
+LOGIN_LOCK_SECONDS = 15 * 60
+LOGIN_FAILURE_WINDOW_SECONDS = 60 * 60
 
 # Chat limits are data: the policies read them from here.
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=2000)

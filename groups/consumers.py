@@ -111,7 +111,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 ref=ref,
             )
         except PolicyDenied as exc:
-            await self._error(exc.code, exc.message, group=_text(content.get("group")), ref=ref)
+            await self._error(
+                exc.code, exc.message, group=_text(content.get("group")), ref=ref, action_url=exc.action_url
+            )
         except ValidationError as exc:
             await self._error(
                 exc.code or "invalid", " ".join(exc.messages), group=_text(content.get("group")), ref=ref
@@ -168,8 +170,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         messages = selectors.message_list(group, after=after, limit=limit + 1)
         return group.code, [selectors.message_payload(m) for m in messages[:limit]], len(messages) > limit
 
-    async def _error(self, code: str, message: str, *, group=None, ref=None):
+    async def _error(self, code: str, message: str, *, group=None, ref=None, action_url=""):
         frame = {"type": "error", "code": code, "message": message}
+        if action_url:
+            frame["action_url"] = action_url
         if group:
             frame["group"] = group
         if ref:

@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from common.policies import ALLOW, Decision, deny
 from groups.models import ChatGroup, Membership, Role
 from identity import policies as identity_policies
+from identity import selectors as identity_selectors
+from identity.models import RestrictionKind
 
 
 def _active_membership(user, group: ChatGroup) -> Membership | None:
@@ -23,8 +25,13 @@ def can_view(user, group: ChatGroup) -> Decision:
 
 
 def can_create_group(user) -> Decision:
-    """R6.2: creating a group is publishing; only an account that may publish creates one."""
-    return identity_policies.can_publish(user)
+    """R6.2, R11.2: creating a group is publishing; a user barred from creating groups may not."""
+    decision = identity_policies.can_publish(user)
+    if not decision:
+        return decision
+    if identity_selectors.restriction_active(user, RestrictionKind.CREATE_GROUP):
+        return deny("create_group_barred", _("This account may not create groups at present."))
+    return ALLOW
 
 
 def require_create_group(user) -> None:
@@ -45,10 +52,11 @@ def require_post(user, group: ChatGroup) -> None:
 
 def can_join(user, group: ChatGroup, invite_token: str) -> Decision:
     """R8.5: joining by invitation link needs the group's current link; a member cannot join twice."""
-    if user is None or not user.is_authenticated:
-        return deny("not_signed_in", _("Please sign in first."))
-    if not user.is_active:
-        return deny("account_inactive", _("This account is not active."))
+    decision = identity_policies.can_use_account(user)
+    if not decision:
+        return decision
+    if identity_selectors.restriction_active(user, RestrictionKind.JOIN_GROUP):
+        return deny("join_barred", _("This account may not join groups at present."))
     if invite_token != group.invite_token:
         return deny("invite_invalid", _("This invitation link is no longer valid. Ask for a new one."))
     if _active_membership(user, group) is not None:

@@ -27,6 +27,10 @@ def home(request):
 @require_http_methods(["GET", "POST"])
 def group_create(request):
     form = GroupCreateForm(request.POST or None)
+    denied = None
+    if request.method == "GET":
+        decision = policies.can_create_group(request.user)
+        denied = None if decision else decision
     if request.method == "POST" and form.is_valid():
         try:
             group = services.group_create(actor=Actor.from_request(request), **form.cleaned_data)
@@ -34,10 +38,11 @@ def group_create(request):
             form.add_error(None, exc)
         except PolicyDenied as exc:
             form.add_error(None, exc.message)
+            denied = exc
         else:
             messages.success(request, _("Group created. Invite people with the group's link."))
             return redirect("group-chat", code=group.code)
-    return render(request, "groups/create.html", {"form": form})
+    return render(request, "groups/create.html", {"form": form, "denied": denied})
 
 
 @login_required
@@ -69,6 +74,7 @@ def group_chat(request, code):
             "members": selectors.membership_list(group)[:200],
             "can_manage_invite": policies.can_manage_invite(request.user, group).allowed,
             "can_leave": policies.can_leave(request.user, group).allowed,
+            "post_decision": policies.can_post(request.user, group),
             "new_client_msg_id": uuid.uuid4().hex,
             "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
         },

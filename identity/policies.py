@@ -1,9 +1,82 @@
-"""Who may do what with accounts."""
+"""Who may do what with accounts, and the publishing gate every app asks (R5.3, R6.2)."""
 
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from common.actors import Actor
+from common.actors import Actor, ActorKind
 from common.policies import ALLOW, Decision, deny
+from identity import selectors
+from identity.models import RestrictionKind, VerificationStatus
+
+
+def _until_text(restriction) -> str:
+    if restriction.until is None:
+        return str(_("permanently"))
+    return str(_("until %(time)s")) % {
+        "time": formats.date_format(timezone.localtime(restriction.until), "Y-m-d H:i")
+    }
+
+
+def can_use_account(user) -> Decision:
+    """An account that is signed in, active, not retention-locked and not suspended."""
+    if user is None or not user.is_authenticated:
+        return deny("not_signed_in", _("Please sign in first."), action_url=reverse("login"))
+    if not user.is_active or user.retention_locked_at is not None:
+        return deny("account_inactive", _("This account is not active."))
+    suspended = selectors.restriction_active(user, RestrictionKind.SUSPENDED)
+    if suspended:
+        return deny(
+            "account_suspended", _("This account is suspended %(until)s.") % {"until": _until_text(suspended)}
+        )
+    return ALLOW
+
+
+def can_publish(user) -> Decision:
+    """R6.2, R5.3: only a verified user who has accepted the current service agreement and convention
+    publishes (posts, creates groups, edits group information or a public profile field)."""
+    decision = can_use_account(user)
+    if not decision:
+        return decision
+    status = selectors.verification_status(user)
+    if status == VerificationStatus.PENDING:
+        return deny(
+            "identity_pending",
+            _("Your real-name verification is under review; you can publish once it is approved."),
+            action_url=reverse("identity-verify"),
+        )
+    if status == VerificationStatus.GUARDIAN_REQUIRED:
+        return deny(
+            "guardian_required",
+            _("Users under 14 need a guardian's consent before publishing."),
+            action_url=reverse("identity-verify"),
+        )
+    if status != VerificationStatus.VERIFIED:
+        return deny(
+            "identity_unverified",
+            _("Please complete real-name verification before publishing."),
+            action_url=reverse("identity-verify"),
+        )
+    if selectors.agreements_owed(user):
+        return deny(
+            "agreement_pending",
+            _("Please accept the current service agreement and platform convention."),
+            action_url=reverse("agreements-accept"),
+        )
+    barred = selectors.restriction_active(user, RestrictionKind.POST)
+    if barred:
+        return deny(
+            "posting_suspended",
+            _("Publishing is suspended for this account %(until)s.") % {"until": _until_text(barred)},
+        )
+    return ALLOW
+
+
+def require_publish(user) -> None:
+    can_publish(user).require()
 
 
 def can_register(actor: Actor) -> Decision:
@@ -17,10 +90,80 @@ def require_register(actor: Actor) -> None:
     can_register(actor).require()
 
 
-def can_publish(user) -> Decision:
-    """R6.2: only an active, signed-in account publishes (real-name checks join with the identity issue)."""
-    if user is None or not user.is_authenticated:
-        return deny("not_signed_in", _("Please sign in first."))
-    if not user.is_active:
-        return deny("account_inactive", _("This account is not active."))
+def can_create_account_directly(actor: Actor) -> Decision:
+    """Accounts made without the sign-up checks: only the platform itself (command line, seeding)."""
+    if actor.kind == ActorKind.SYSTEM or (actor.is_authenticated and actor.user.is_superuser):
+        return ALLOW
+    return deny("not_allowed", _("Only platform administrators create accounts directly."))
+
+
+def require_create_account_directly(actor: Actor) -> None:
+    can_create_account_directly(actor).require()
+
+
+def can_submit_verification(user) -> Decision:
+    """R6.1: a signed-in user without a verification in force or under review may submit one."""
+    decision = can_use_account(user)
+    if not decision:
+        return decision
+    status = selectors.verification_status(user)
+    if status in (
+        VerificationStatus.VERIFIED,
+        VerificationStatus.PENDING,
+        VerificationStatus.GUARDIAN_REQUIRED,
+    ):
+        return deny("verification_exists", _("Your verification is already verified or under review."))
     return ALLOW
+
+
+def require_submit_verification(user) -> None:
+    can_submit_verification(user).require()
+
+
+def can_review_verification(user) -> Decision:
+    """R6.1: staff with the review permission decide pending verifications."""
+    if not (
+        user
+        and user.is_authenticated
+        and user.is_staff
+        and user.has_perm("identity.review_identityverification")
+    ):
+        return deny("not_reviewer", _("Only compliance staff may review verifications."))
+    return ALLOW
+
+
+def require_review_verification(user) -> None:
+    can_review_verification(user).require()
+
+
+def can_reveal_identity(user, reason: str) -> Decision:
+    """R6.3: only the reveal role, and only with a stated reason, sees a full name or ID number."""
+    if not (
+        user
+        and user.is_authenticated
+        and user.is_staff
+        and user.has_perm("identity.reveal_identityverification")
+    ):
+        return deny("not_allowed", _("You may not see full identity information."))
+    if len((reason or "").strip()) < settings.IDENTITY_REVEAL_REASON_MIN:
+        return deny(
+            "reason_required",
+            _("State why you need to see it (at least %(n)d characters).")
+            % {"n": settings.IDENTITY_REVEAL_REASON_MIN},
+        )
+    return ALLOW
+
+
+def require_reveal_identity(user, reason: str) -> None:
+    can_reveal_identity(user, reason).require()
+
+
+def can_manage_restrictions(actor: Actor) -> Decision:
+    """R11.2: account restrictions are set by staff or by the platform's own sanction services."""
+    if actor.kind == ActorKind.SYSTEM or (actor.is_authenticated and actor.user.is_staff):
+        return ALLOW
+    return deny("not_allowed", _("Only compliance staff restrict accounts."))
+
+
+def require_manage_restrictions(actor: Actor) -> None:
+    can_manage_restrictions(actor).require()

@@ -1,5 +1,98 @@
+"""Reading accounts: verification state, agreements owed, restrictions in force, sessions."""
+
+from __future__ import annotations
+
 from django.contrib.auth import get_user_model
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from identity.models import (
+    ACCEPTANCE_REQUIRED,
+    AccountRestriction,
+    AgreementAcceptance,
+    AgreementDocument,
+    IdentityVerification,
+    UserSession,
+    VerificationStatus,
+)
 
 
 def user_get_by_username(username: str):
     return get_user_model().objects.filter(username=username).first()
+
+
+def user_get_by_login(identifier: str):
+    """The account behind a phone number or an account name (case-insensitive)."""
+    from identity.idnumber import parse_mobile
+
+    users = get_user_model().objects
+    try:
+        return users.filter(phone=parse_mobile(identifier)).first()
+    except Exception:  # not a phone number: try it as an account name
+        return users.filter(username__iexact=identifier).first()
+
+
+def verification_get(user) -> IdentityVerification | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return IdentityVerification.objects.filter(user=user).first()
+
+
+def verification_status(user) -> str:
+    verification = verification_get(user)
+    return verification.status if verification else VerificationStatus.UNVERIFIED
+
+
+def verification_queue():
+    """R6.1: verifications waiting for a staff decision or a guardian's consent, oldest first."""
+    return (
+        IdentityVerification.objects.filter(
+            status__in=[VerificationStatus.PENDING, VerificationStatus.GUARDIAN_REQUIRED]
+        )
+        .select_related("user")
+        .order_by("submitted_at")
+    )
+
+
+def agreement_current(kind: str) -> AgreementDocument | None:
+    return AgreementDocument.objects.filter(kind=kind).order_by("-version").first()
+
+
+def agreement_current_all() -> list[AgreementDocument]:
+    latest = AgreementDocument.objects.values("kind").annotate(v=Max("version"))
+    wanted = Q()
+    for row in latest:
+        wanted |= Q(kind=row["kind"], version=row["v"])
+    return list(AgreementDocument.objects.filter(wanted).order_by("kind")) if latest else []
+
+
+def agreements_owed(user) -> list[AgreementDocument]:
+    """R5.3: current versions of the documents the user must accept and has not accepted yet."""
+    owed = []
+    for kind in ACCEPTANCE_REQUIRED:
+        document = agreement_current(kind)
+        if document and not AgreementAcceptance.objects.filter(user=user, document=document).exists():
+            owed.append(document)
+    return owed
+
+
+def restriction_active(user, kind: str) -> AccountRestriction | None:
+    """What bars the user from ``kind`` right now: compared with now, so expiry needs no job."""
+    now = timezone.now()
+    return (
+        AccountRestriction.objects.filter(user=user, kind=kind, lifted_at__isnull=True)
+        .filter(Q(until__isnull=True) | Q(until__gt=now))
+        .order_by("-until")
+        .first()
+    )
+
+
+def restrictions_active(user):
+    now = timezone.now()
+    return AccountRestriction.objects.filter(user=user, lifted_at__isnull=True).filter(
+        Q(until__isnull=True) | Q(until__gt=now)
+    )
+
+
+def session_list(user):
+    return UserSession.objects.filter(user=user, ended_at__isnull=True).order_by("-created_at")

@@ -1,51 +1,580 @@
-"""Account services: the one door for every change to an account."""
+"""Account services: the one door for every change to an account, its identity and its agreements."""
 
 from __future__ import annotations
 
+import importlib
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
+from common import crypto
 from common.actors import Actor
-from identity import policies
+from common.policies import PolicyDenied
+from common.sms import send_sms
+from identity import policies, selectors
+from identity.idnumber import (
+    mask_name,
+    mask_phone,
+    parse_id_number,
+    parse_mobile,
+    parse_real_name,
+)
+from identity.models import (
+    ACCEPTANCE_REQUIRED,
+    AccountRestriction,
+    AgreementAcceptance,
+    AgreementDocument,
+    IdentityVerification,
+    SmsCode,
+    UserSession,
+    VerificationStatus,
+)
+
+NAME_CONTEXT = "identity.real_name"
+ID_CONTEXT = "identity.id_number"
 
 
-def user_register(*, actor: Actor, username: str, password: str, nickname: str):
-    """R5.1: registration. Creates the account with a hashed password and audits it."""
-    policies.require_register(actor)
-    user_model = get_user_model()
-    user = user_model(username=username, nickname=nickname or username)
-    validate_password(password, user)
-    with transaction.atomic():
-        user.set_password(password)
-        user.full_clean(exclude=["password"])
-        try:
-            with transaction.atomic():
-                user.save()
-        except IntegrityError:  # a parallel sign-up took the name between the check and the save
-            raise ValidationError(
-                {"username": _("This account name is taken. Please choose another.")}, code="username_taken"
-            ) from None
-        audit_record(
-            actor=actor, event_type="identity.user_registered", target=user, data={"username": username}
+# --- SMS codes -------------------------------------------------------------------------------------
+
+
+def sms_code_send(*, actor: Actor, phone: str, purpose: str) -> str:
+    """R6.1: send a one-time code to a mainland mobile; limited per number and per address. Returns E.164."""
+    e164 = parse_mobile(phone)
+    now = timezone.now()
+    recent = SmsCode.objects.filter(
+        phone=e164, created_at__gt=now - timedelta(seconds=settings.SMS_RESEND_SECONDS)
+    )
+    if recent.exists():
+        raise PolicyDenied(
+            "sms_too_soon", _("A code was just sent. Please wait a minute before asking again.")
         )
-    return user
-
-
-def user_create_staff(*, actor: Actor, username: str, password: str, nickname: str, superuser: bool = False):
-    """Create a staff account (command line and seeding); audited like any account change."""
-    user_model = get_user_model()
+    if (
+        SmsCode.objects.filter(phone=e164, created_at__gt=now - timedelta(days=1)).count()
+        >= settings.SMS_MAX_PER_NUMBER_PER_DAY
+    ):
+        raise PolicyDenied(
+            "sms_daily_limit", _("Too many codes for this number today. Please try again tomorrow.")
+        )
+    if (
+        actor.ip
+        and SmsCode.objects.filter(ip=actor.ip, created_at__gt=now - timedelta(hours=1)).count()
+        >= settings.SMS_MAX_PER_IP_PER_HOUR
+    ):
+        raise PolicyDenied(
+            "sms_ip_limit", _("Too many codes requested from your network. Please try again later.")
+        )
+    code = "".join(secrets.choice(string.digits) for _ in range(6))
     with transaction.atomic():
-        user = user_model(username=username, nickname=nickname, is_staff=True, is_superuser=superuser)
-        user.set_password(password)
-        user.save()
+        SmsCode.objects.create(
+            phone=e164,
+            purpose=purpose,
+            ip=actor.ip,
+            code_hash=crypto.lookup_hash(code, context=f"sms:{e164}"),
+            expires_at=now + timedelta(seconds=settings.SMS_CODE_TTL_SECONDS),
+        )
         audit_record(
             actor=actor,
-            event_type="identity.staff_created",
-            target=user,
-            data={"username": username, "superuser": superuser},
+            event_type="identity.sms_code_sent",
+            data={"phone": mask_phone(e164), "purpose": purpose},
+        )
+        transaction.on_commit(
+            lambda: send_sms(
+                e164,
+                _("Your verification code is %(code)s, valid for 5 minutes. Do not share it.")
+                % {"code": code},
+            )
+        )
+    return e164
+
+
+def _sms_code_consume(phone: str, purpose: str, code: str) -> None:
+    """Check and use up the latest code for ``phone``; wrong, expired or exhausted codes are refused.
+
+    Runs in its own transaction and raises only after it, so a wrong guess is counted even though the
+    caller's work is refused."""
+    refusal = None
+    with transaction.atomic():
+        entry = (
+            SmsCode.objects.select_for_update()
+            .filter(phone=phone, purpose=purpose, consumed_at__isnull=True)
+            .order_by("-created_at")
+            .first()
+        )
+        if entry is None or entry.expires_at <= timezone.now():
+            refusal = ValidationError(
+                _("The code has expired. Please ask for a new one."), code="sms_code_expired"
+            )
+        elif entry.attempts >= settings.SMS_CODE_MAX_ATTEMPTS:
+            refusal = ValidationError(
+                _("Too many wrong codes. Please ask for a new one."), code="sms_code_exhausted"
+            )
+        elif not secrets.compare_digest(
+            entry.code_hash, crypto.lookup_hash((code or "").strip(), context=f"sms:{phone}")
+        ):
+            SmsCode.objects.filter(pk=entry.pk).update(attempts=entry.attempts + 1)
+            refusal = ValidationError(_("The code is not correct."), code="sms_code_wrong")
+        else:
+            SmsCode.objects.filter(pk=entry.pk).update(consumed_at=timezone.now())
+    if refusal is not None:
+        raise refusal
+
+
+# --- accounts --------------------------------------------------------------------------------------
+
+
+def _new_username() -> str:
+    return "u" + secrets.token_hex(5)
+
+
+def _save_new_user(user) -> None:
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # a parallel sign-up took the phone or name between the check and the save
+        raise ValidationError(
+            _("This mobile number or account name is already registered."), code="account_taken"
+        ) from None
+
+
+def user_register(
+    *, actor: Actor, phone: str, sms_code: str, password: str, nickname: str, accept_agreements: bool
+):
+    """R5.1, R5.3, R6.1: sign up with a mainland mobile and a text-message code; the service agreement
+    and convention are accepted here (the sensitive-information consent comes later, with verification)."""
+    policies.require_register(actor)
+    e164 = parse_mobile(phone)
+    if not accept_agreements:
+        raise ValidationError(
+            _("Please read and accept the service agreement and platform convention."),
+            code="agreement_required",
+        )
+    user_model = get_user_model()
+    if user_model.objects.filter(phone=e164).exists():
+        raise ValidationError(
+            _("This mobile number is already registered. Please sign in."), code="phone_taken"
+        )
+    user = user_model(username=_new_username(), phone=e164, nickname=_clean_nickname(nickname))
+    validate_password(password, user)
+    _sms_code_consume(e164, "signup", sms_code)
+    with transaction.atomic():
+        user.set_password(password)
+        _save_new_user(user)
+        _accept_current(user, actor)
+        audit_record(
+            actor=actor, event_type="identity.user_registered", target=user, data={"phone": mask_phone(e164)}
         )
     return user
+
+
+def user_create(
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    nickname: str,
+    phone: str | None = None,
+    is_staff: bool = False,
+    is_superuser: bool = False,
+):
+    """Create an account directly (command line, seeding): the platform's own door, audited."""
+    policies.require_create_account_directly(actor)
+    user_model = get_user_model()
+    user = user_model(
+        username=username,
+        nickname=_clean_nickname(nickname),
+        phone=parse_mobile(phone) if phone else None,
+        is_staff=is_staff,
+        is_superuser=is_superuser,
+    )
+    with transaction.atomic():
+        user.set_password(password)
+        _save_new_user(user)
+        audit_record(
+            actor=actor,
+            event_type="identity.user_created",
+            target=user,
+            data={"username": username, "staff": is_staff, "superuser": is_superuser},
+        )
+    return user
+
+
+def _clean_nickname(value: str) -> str:
+    text = (value or "").strip() if isinstance(value, str) else ""
+    if not text:
+        raise ValidationError(_("Please choose a nickname."), code="nickname_empty")
+    if len(text) > 32:
+        raise ValidationError(
+            _("The nickname is too long (at most 32 characters)."), code="nickname_too_long"
+        )
+    if any(
+        ord(ch) < 32 or 0xD800 <= ord(ch) <= 0xDFFF or ch in "\u200b\u200c\u200d\u2060\ufeff" for ch in text
+    ):
+        raise ValidationError(
+            _("The nickname contains characters that cannot be shown."), code="nickname_invalid"
+        )
+    return text
+
+
+def profile_update(*, actor: Actor, nickname: str):
+    """R6.2: changing a public profile field is publishing; only a verified user does it."""
+    policies.require_publish(actor.user)
+    nickname = _clean_nickname(nickname)
+    user = actor.user
+    with transaction.atomic():
+        before = user.nickname
+        get_user_model().objects.filter(pk=user.pk).update(nickname=nickname)
+        user.nickname = nickname
+        audit_record(
+            actor=actor,
+            event_type="identity.profile_updated",
+            target=user,
+            data={"before": {"nickname": before}, "after": {"nickname": nickname}},
+        )
+    return user
+
+
+# --- sessions --------------------------------------------------------------------------------------
+
+
+def user_session_record(*, actor: Actor, session_key: str, user_agent: str) -> None:
+    UserSession.objects.update_or_create(
+        session_key=session_key,
+        defaults={
+            "user": actor.user,
+            "ip": actor.ip,
+            "user_agent": (user_agent or "")[:300],
+            "ended_at": None,
+        },
+    )
+
+
+def user_session_end(*, actor: Actor, session_key: str) -> None:
+    """A user signs out one of their other browsers."""
+    session = UserSession.objects.filter(
+        user=actor.user, session_key=session_key, ended_at__isnull=True
+    ).first()
+    if session is None:
+        raise PolicyDenied("session_not_found", _("That session has already ended."))
+    with transaction.atomic():
+        _end_sessions(UserSession.objects.filter(pk=session.pk))
+        audit_record(
+            actor=actor, event_type="identity.session_ended", target=actor.user, data={"session": session.pk}
+        )
+
+
+def _end_sessions(sessions) -> None:
+    engine = importlib.import_module(settings.SESSION_ENGINE)
+    for session in sessions:
+        store: SessionBase = engine.SessionStore(session_key=session.session_key)
+        store.delete()
+    sessions.update(ended_at=timezone.now())
+
+
+# --- agreements ------------------------------------------------------------------------------------
+
+
+def _accept_current(user, actor: Actor) -> list[AgreementDocument]:
+    accepted = []
+    for kind in ACCEPTANCE_REQUIRED:
+        document = selectors.agreement_current(kind)
+        if document is not None:
+            AgreementAcceptance.objects.get_or_create(user=user, document=document, defaults={"ip": actor.ip})
+            accepted.append(document)
+    return accepted
+
+
+def agreement_accept(*, actor: Actor) -> list[AgreementDocument]:
+    """R5.3: the user accepts the current service agreement and convention (user, version, time, IP)."""
+    policies.can_use_account(actor.user).require()
+    with transaction.atomic():
+        documents = _accept_current(actor.user, actor)
+        audit_record(
+            actor=actor,
+            event_type="identity.agreements_accepted",
+            target=actor.user,
+            data={"documents": [f"{d.kind}@{d.version}" for d in documents]},
+        )
+    return documents
+
+
+def agreement_publish(*, actor: Actor, kind: str, title: str, body: str) -> AgreementDocument:
+    """R5.2: publish a new version of a rule document; a new required one must be accepted again."""
+    if not (actor.is_authenticated and actor.user.is_superuser):
+        raise PolicyDenied("not_allowed", _("Only platform administrators publish rule documents."))
+    with transaction.atomic():
+        latest = AgreementDocument.objects.select_for_update().filter(kind=kind).order_by("-version").first()
+        document = AgreementDocument.objects.create(
+            kind=kind, version=(latest.version + 1) if latest else 1, title=title.strip(), body=body
+        )
+        audit_record(
+            actor=actor,
+            event_type="identity.agreement_published",
+            target=document,
+            data={"kind": kind, "version": document.version},
+        )
+    return document
+
+
+# --- real-name verification ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifierResult:
+    status: str
+    note: str = ""
+
+
+class FakeVerifier:
+    """Development and tests: verifies every well-formed identity; a name containing 拒绝 is rejected."""
+
+    stores_identity = True
+
+    def verify(self, *, real_name: str, id_number: str) -> VerifierResult:
+        if "拒绝" in real_name:
+            return VerifierResult(VerificationStatus.REJECTED, "name and number do not match")
+        return VerifierResult(VerificationStatus.VERIFIED)
+
+
+class StaffReviewVerifier:
+    """Every submission waits in the compliance staff's review queue."""
+
+    stores_identity = True
+
+    def verify(self, *, real_name: str, id_number: str) -> VerifierResult:
+        return VerifierResult(VerificationStatus.PENDING)
+
+
+class ResultOnlyVerifier(FakeVerifier):
+    """A national identity service that returns only a result: no name or number is kept, only the keyed
+    hash (for the accounts-per-person limit) and the masked forms."""
+
+    stores_identity = False
+
+
+VERIFIERS = {"fake": FakeVerifier, "staff": StaffReviewVerifier, "result_only": ResultOnlyVerifier}
+
+
+def _verifier():
+    return VERIFIERS[settings.IDENTITY_VERIFIER]()
+
+
+def verification_submit(
+    *, actor: Actor, real_name: str, id_number: str, consent: bool
+) -> IdentityVerification:
+    """R6.1, R6.3: submit a real name and ID number, with the separate consent for sensitive information.
+    One ID number backs at most ``IDENTITY_ACCOUNTS_PER_ID`` accounts; under-14s wait for a guardian."""
+    policies.require_submit_verification(actor.user)
+    if not consent:
+        raise ValidationError(
+            _("Please read the notice on sensitive personal information and agree to it."),
+            code="consent_required",
+        )
+    name = parse_real_name(real_name)
+    number = parse_id_number(id_number)
+    id_hash = crypto.lookup_hash(number.value, context=ID_CONTEXT)
+    verifier = _verifier()
+    now = timezone.now()
+    with transaction.atomic():
+        holders = (
+            IdentityVerification.objects.select_for_update()
+            .filter(id_hash=id_hash)
+            .exclude(user=actor.user)
+            .exclude(status__in=[VerificationStatus.REJECTED, VerificationStatus.UNVERIFIED])
+        )
+        if len(holders) >= settings.IDENTITY_ACCOUNTS_PER_ID:
+            raise ValidationError(
+                _("This ID number is already used by the largest allowed number of accounts."),
+                code="id_limit",
+            )
+        under_14 = number.age_on(timezone.localdate()) < settings.IDENTITY_GUARDIAN_AGE
+        result = (
+            VerifierResult(VerificationStatus.GUARDIAN_REQUIRED)
+            if under_14
+            else verifier.verify(real_name=name, id_number=number.value)
+        )
+        verification, _created = IdentityVerification.objects.select_for_update().get_or_create(
+            user=actor.user
+        )
+        verification.status = result.status
+        verification.real_name_enc = (
+            crypto.encrypt(name, context=NAME_CONTEXT) if verifier.stores_identity else ""
+        )
+        verification.id_number_enc = (
+            crypto.encrypt(number.value, context=ID_CONTEXT) if verifier.stores_identity else ""
+        )
+        verification.real_name_masked = mask_name(name)
+        verification.id_number_masked = number.masked
+        verification.id_hash = id_hash
+        verification.result_only = not verifier.stores_identity
+        verification.under_14 = under_14
+        verification.consent_at = now
+        verification.backend = settings.IDENTITY_VERIFIER
+        verification.submitted_at = now
+        decided = result.status in (VerificationStatus.VERIFIED, VerificationStatus.REJECTED)
+        verification.decided_at = now if decided else None
+        verification.decided_by = None
+        verification.decision_note = result.note
+        verification.save()
+        audit_record(
+            actor=actor,
+            event_type="identity.verification_submitted",
+            target=verification,
+            data={"status": result.status, "id": number.masked, "backend": verification.backend},
+        )
+    return verification
+
+
+def verification_decide(
+    *, actor: Actor, verification: IdentityVerification, approve: bool, note: str = ""
+) -> IdentityVerification:
+    """R6.1: compliance staff approve or reject a pending verification."""
+    policies.require_review_verification(actor.user)
+    with transaction.atomic():
+        verification = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
+        if verification.status != VerificationStatus.PENDING:
+            raise PolicyDenied("not_pending", _("This verification is no longer waiting for a decision."))
+        verification.status = VerificationStatus.VERIFIED if approve else VerificationStatus.REJECTED
+        verification.decided_at = timezone.now()
+        verification.decided_by = actor.user
+        verification.decision_note = (note or "")[:200]
+        verification.save()
+        audit_record(
+            actor=actor,
+            event_type="identity.verification_decided",
+            target=verification,
+            data={
+                "status": verification.status,
+                "note": verification.decision_note,
+                "user_id": verification.user_id,
+            },
+        )
+    return verification
+
+
+def verification_guardian_consent(
+    *, actor: Actor, verification: IdentityVerification, note: str
+) -> IdentityVerification:
+    """R6.1 (PIPL art. 31): staff record a guardian's consent for a user under 14; the check then proceeds."""
+    policies.require_review_verification(actor.user)
+    if not (note or "").strip():
+        raise ValidationError(_("Record how the guardian consented."), code="note_required")
+    with transaction.atomic():
+        verification = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
+        if verification.status != VerificationStatus.GUARDIAN_REQUIRED:
+            raise PolicyDenied(
+                "not_waiting_for_guardian", _("This verification is not waiting for a guardian.")
+            )
+        verification.guardian_consent_at = timezone.now()
+        verification.status = VerificationStatus.PENDING
+        verification.decision_note = note.strip()[:200]
+        verification.save()
+        audit_record(
+            actor=actor,
+            event_type="identity.guardian_consent_recorded",
+            target=verification,
+            data={"note": verification.decision_note, "user_id": verification.user_id},
+        )
+    return verification
+
+
+def identity_reveal(*, actor: Actor, verification: IdentityVerification, reason: str) -> dict:
+    """R6.3: the full name and ID number, for the reveal role only, with a stated reason; always audited."""
+    decision = policies.can_reveal_identity(actor.user, reason)
+    if not decision:
+        audit_record(
+            actor=actor,
+            event_type="identity.reveal_denied",
+            target=verification,
+            data={"code": decision.code, "reason": (reason or "")[:300]},
+        )
+        decision.require()
+    if verification.result_only or not verification.id_number_enc:
+        raise PolicyDenied("nothing_stored", _("Only the verification result is kept for this account."))
+    values = {
+        "real_name": crypto.decrypt(verification.real_name_enc, context=NAME_CONTEXT),
+        "id_number": crypto.decrypt(verification.id_number_enc, context=ID_CONTEXT),
+    }
+    audit_record(
+        actor=actor,
+        event_type="identity.pi_revealed",
+        target=verification,
+        data={"reason": reason.strip()[:300], "user_id": verification.user_id},
+    )
+    return values
+
+
+def field_keys_rotate(*, actor: Actor, batch_size: int = 500) -> int:
+    """R6.3: re-encrypt every stored name and ID number with the current key; returns how many changed."""
+    current = crypto.current_key_id()
+    changed = 0
+    stale = IdentityVerification.objects.exclude(id_number_enc="").exclude(
+        id_number_enc__startswith=f"{current}$"
+    )
+    while True:
+        with transaction.atomic():
+            batch = list(stale.select_for_update()[:batch_size])
+            if not batch:
+                break
+            for verification in batch:
+                verification.real_name_enc = crypto.encrypt(
+                    crypto.decrypt(verification.real_name_enc, context=NAME_CONTEXT), context=NAME_CONTEXT
+                )
+                verification.id_number_enc = crypto.encrypt(
+                    crypto.decrypt(verification.id_number_enc, context=ID_CONTEXT), context=ID_CONTEXT
+                )
+                verification.save(update_fields=["real_name_enc", "id_number_enc"])
+            changed += len(batch)
+    audit_record(
+        actor=actor, event_type="identity.field_keys_rotated", data={"key": current, "changed": changed}
+    )
+    return changed
+
+
+# --- restrictions and deletion ---------------------------------------------------------------------
+
+
+def account_restriction_add(
+    *, actor: Actor, user, kind: str, until=None, reason_ref: str = ""
+) -> AccountRestriction:
+    """R11.2: bar a user from something until a time (or for good); policies compare with now."""
+    policies.require_manage_restrictions(actor)
+    with transaction.atomic():
+        restriction = AccountRestriction.objects.create(
+            user=user,
+            kind=kind,
+            until=until,
+            reason_ref=reason_ref,
+            created_by=actor.user if actor.is_authenticated else None,
+        )
+        audit_record(
+            actor=actor,
+            event_type="identity.restriction_added",
+            target=user,
+            data={"kind": kind, "until": until.isoformat() if until else None, "reason_ref": reason_ref},
+        )
+    return restriction
+
+
+def account_delete(*, actor: Actor, password: str) -> None:
+    """R13.2 meets PIPL: a deleted account is retention-locked (signed out, hidden, unusable) until the
+    retention period ends; the records the law requires stay, readable only by compliance staff."""
+    user = actor.user
+    if not user.is_authenticated or not user.check_password(password or ""):
+        raise ValidationError(_("The password is not correct."), code="password_wrong")
+    with transaction.atomic():
+        get_user_model().objects.filter(pk=user.pk).update(
+            is_active=False, retention_locked_at=timezone.now()
+        )
+        _end_sessions(UserSession.objects.filter(user=user, ended_at__isnull=True))
+        audit_record(actor=actor, event_type="identity.account_deleted", target=user)

@@ -2,9 +2,12 @@
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
+from django.utils import timezone
 
 from audit.services import audit_record
 from common.actors import Actor, Door
+from identity.models import UserSession
+from identity.services import user_session_record
 
 
 def _actor(request, user) -> Actor:
@@ -19,13 +22,24 @@ def _actor(request, user) -> Actor:
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
-    audit_record(actor=_actor(request, user), event_type="identity.login", target=user)
+    actor = _actor(request, user)
+    audit_record(actor=actor, event_type="identity.login", target=user)
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key:
+        user_session_record(
+            actor=actor,
+            session_key=session.session_key,
+            user_agent=getattr(request, "META", {}).get("HTTP_USER_AGENT", ""),
+        )
 
 
 @receiver(user_logged_out)
 def _logged_out(sender, request, user, **kwargs):
     if user is not None:
         audit_record(actor=_actor(request, user), event_type="identity.logout", target=user)
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key:
+            UserSession.objects.filter(session_key=session.session_key).update(ended_at=timezone.now())
 
 
 @receiver(user_login_failed)

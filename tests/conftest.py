@@ -8,9 +8,16 @@ from tests.factories import UserFactory
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     """Fast password hashing; tasks in process (tests/config/test_celery_worker.py uses a real worker)."""
+    from django.core.cache import cache
+
+    from common import sms
     from config.celery import app
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.SMS_BACKEND = "common.sms.LocmemBackend"
+    settings.IDENTITY_VERIFIER = "fake"
+    sms.outbox.clear()
+    cache.clear()  # throttle counters must not leak between tests
     app.conf.task_always_eager = True
     yield
 

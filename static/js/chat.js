@@ -113,7 +113,7 @@
     socket.send(JSON.stringify({ type: "send", group: current, body: item.body, client_msg_id: cmid }));
   }
 
-  function markFailed(cmid, reason) {
+  function markFailed(cmid, reason, actionUrl) {
     const item = pending.get(cmid);
     if (!item) return;
     item.el.classList.remove("sending");
@@ -125,6 +125,13 @@
       item.el.append(note);
     }
     note.textContent = t("Failed") + (reason ? ": " + reason : "") + " ";
+    if (actionUrl) {
+      const fix = document.createElement("a");
+      fix.href = actionUrl + "?next=" + encodeURIComponent(window.location.pathname);
+      fix.textContent = t("Fix");
+      fix.className = "fix-link";
+      note.append(fix, " ");
+    }
     const retry = document.createElement("button");
     retry.type = "button";
     retry.className = "link";
@@ -196,7 +203,7 @@
     },
     error(frame) {
       if (frame.client_msg_id && pending.has(frame.client_msg_id)) {
-        markFailed(frame.client_msg_id, frame.message);
+        markFailed(frame.client_msg_id, frame.message, frame.action_url);
         return;
       }
       if (frame.group === current) resumeInFlight = false; // a refused resume must not block the next

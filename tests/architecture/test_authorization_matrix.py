@@ -45,6 +45,29 @@ MATRIX = {
     ("api-docs", "GET"): dict.fromkeys(ROLES, 200),
     ("set_language", "POST"): dict.fromkeys(ROLES, REDIRECT),
     ("healthz", "GET"): dict.fromkeys(ROLES, 200),
+    ("identity-verify", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    ("identity-verify", "POST"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    ("agreements-accept", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    ("agreements-accept", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": REDIRECT,
+        "member": REDIRECT,
+        "owner": REDIRECT,
+    },
+    ("profile", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    ("profile", "POST"): {"anonymous": LOGIN, "non_member": REDIRECT, "member": REDIRECT, "owner": REDIRECT},
+    ("sessions", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    ("sessions", "POST"): {"anonymous": LOGIN, "non_member": REDIRECT, "member": REDIRECT, "owner": REDIRECT},
+    ("account-delete", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    ("account-delete", "POST"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    ("legal-index", "GET"): dict.fromkeys(ROLES, 200),
+    ("legal-document", "GET"): dict.fromkeys(ROLES, 200),
+    ("legal-version", "GET"): dict.fromkeys(ROLES, 200),
+    ("legal-diff", "GET"): dict.fromkeys(ROLES, 200),
+    # Compliance pages: staff with the review permission only (none of these roles).
+    ("review-queue", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("review-detail", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("review-detail", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     # The Django admin is for platform staff only; none of these roles is staff.
     ("admin:index", "GET"): dict.fromkeys(ROLES, LOGIN),
 }
@@ -105,6 +128,10 @@ def _url(name, group):
         "group-leave": {"code": group.code},
         "group-join": {"token": group.invite_token},
         "api-messages": {"code": group.code},
+        "legal-document": {"kind": "service-agreement"},
+        "legal-version": {"kind": "service-agreement", "version": 1},
+        "legal-diff": {"kind": "service-agreement", "old": 1, "new": 1},
+        "review-detail": {"pk": group.created_by.verification.pk},
     }.get(name, {})
     return reverse(name, kwargs=kwargs)
 
@@ -114,6 +141,10 @@ BODIES = {
     "group-chat": {"body": "你好", "client_msg_id": "mx-1"},
     "api-messages": {"body": "你好", "client_msg_id": "mx-1"},
     "set_language": {"language": "en", "next": "/"},
+    "profile": {"nickname": "新昵称"},
+    "sessions": {"session": "no-such-session"},
+    "account-delete": {"password": "wrong"},
+    "review-detail": {"action": "approve"},
 }
 
 

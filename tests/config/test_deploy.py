@@ -12,6 +12,8 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "chat.example.cn",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",
     "REDIS_URL": "redis://127.0.0.1:6379/15",
+    "FIELD_ENCRYPTION_KEYS": "k1:" + "A" * 43,
+    "FIELD_HASH_KEY": "h" * 40,
 }
 
 
@@ -32,6 +34,13 @@ def test_production_without_secret_key_refuses_to_start():
     result = _manage("check", env=env)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_without_field_keys_refuses_to_start():
+    env = {**PRODUCTION_ENV, "FIELD_ENCRYPTION_KEYS": ""}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS" in result.stderr
 
 
 def test_production_without_allowed_hosts_refuses_to_start():

@@ -15,33 +15,6 @@ def test_pages_are_chinese_by_default_and_english_on_request(client):
     assert "Sign in" in response.content.decode()
 
 
-def test_signup_signs_in_and_lands_on_group_list(client, db):
-    response = client.post(
-        reverse("signup"),
-        {
-            "username": "xiaoming",
-            "nickname": "小明",
-            "password1": "Tianjin-Harbour-88",
-            "password2": "Tianjin-Harbour-88",
-        },
-    )
-    assert response.status_code == 302
-    page = client.get("/").content.decode()
-    assert "小明" in page
-
-
-def test_signup_bad_input_keeps_what_was_typed_and_explains(client, member):
-    response = client.post(
-        reverse("signup"),
-        {"username": "member", "nickname": "新昵称", "password1": "123", "password2": "456"},
-    )
-    page = response.content.decode()
-    assert response.status_code == 200
-    assert 'value="新昵称"' in page
-    assert "已被使用" in page or "taken" in page
-    assert "两次输入的密码不一致" in page or "differ" in page
-
-
 def test_create_group_page_makes_owner_and_shows_code(client, owner):
     client.force_login(owner)
     response = client.post(reverse("group-create"), {"name": "跑步群", "description": ""}, follow=True)
@@ -113,11 +86,12 @@ def test_failed_login_is_audited_r13_2(client, member):
     from audit.selectors import audit_event_list
 
     response = client.post(
-        reverse("login"), {"username": "member", "password": "wrong"}, REMOTE_ADDR="10.1.2.3"
+        reverse("login"), {"identifier": "member", "password": "wrong"}, REMOTE_ADDR="10.1.2.3"
     )
     assert response.status_code == 200
     event = audit_event_list(event_type="identity.login_failed").get()
     assert event.data == {"username": "member"} and event.ip == "10.1.2.3"
+    assert "不正确" in response.content.decode()
 
 
 def test_admin_lists_render_for_platform_staff_and_cannot_edit_chat_records(client, group, django_user_model):

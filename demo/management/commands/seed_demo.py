@@ -4,22 +4,33 @@ import os
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group as AuthGroup
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from common.actors import Actor, Door
 from groups import services as group_services
 from identity import services as identity_services
+from identity.idnumber import check_character
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "Qunzu-demo-2026")
 
 MEMBERS = [
-    ("wangfang", "王芳", "owner of both demo groups"),
-    ("lilei", "李雷", "admin of 读书会"),
-    ("hanmeimei", "韩梅梅", "member"),
-    ("zhangwei", "张伟", "member"),
-    ("liuyang", "刘洋", "member"),
+    ("wangfang", "王芳", "owner of both demo groups", "13800000001"),
+    ("lilei", "李雷", "admin of 读书会", "13800000002"),
+    ("hanmeimei", "韩梅梅", "member", "13800000003"),
+    ("zhangwei", "张伟", "member", "13800000004"),
+    ("liuyang", "刘洋", "member", "13800000005"),
 ]
+NEWCOMER = ("xinren", "新人", "signed up, not yet verified", "13800000006")
+
+
+def demo_id_number(n: int) -> str:
+    """A well-formed (checksum-valid) identity number for a demo account."""
+    body = f"11010519900101{n:03d}"
+    return body + check_character(body)
+
+
 STAFF = [
     ("reviewer", "合规审核员", "compliance reviewer (staff)", False),
     ("admin", "平台管理员", "platform administrator (superuser)", True),
@@ -64,14 +75,31 @@ class Command(BaseCommand):
     def _seed(self, user_model):
         cli = Actor.system(door=Door.CLI)
         users = {}
-        for username, nickname, _ in MEMBERS:
-            users[username] = identity_services.user_register(
-                actor=cli, username=username, password=DEMO_PASSWORD, nickname=nickname
+        for number, (username, nickname, _, phone) in enumerate([*MEMBERS, NEWCOMER], start=1):
+            user = identity_services.user_create(
+                actor=cli, username=username, password=DEMO_PASSWORD, nickname=nickname, phone=phone
             )
+            users[username] = user
+            as_user = Actor.for_user(user, door=Door.CLI)
+            if username != NEWCOMER[0]:
+                identity_services.agreement_accept(actor=as_user)
+                identity_services.verification_submit(
+                    actor=as_user, real_name=f"演示{nickname}", id_number=demo_id_number(number), consent=True
+                )
         reviewers, _ = AuthGroup.objects.get_or_create(name="Compliance reviewers")
+        reviewers.permissions.add(
+            *Permission.objects.filter(
+                codename__in=["review_identityverification", "reveal_identityverification"]
+            )
+        )
         for username, nickname, _, superuser in STAFF:
-            staff = identity_services.user_create_staff(
-                actor=cli, username=username, password=DEMO_PASSWORD, nickname=nickname, superuser=superuser
+            staff = identity_services.user_create(
+                actor=cli,
+                username=username,
+                password=DEMO_PASSWORD,
+                nickname=nickname,
+                is_staff=True,
+                is_superuser=superuser,
             )
             staff.groups.add(reviewers)
         owner = users["wangfang"]
@@ -96,8 +124,8 @@ class Command(BaseCommand):
                 )
 
     def _print_logins(self):
-        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
-        for username, nickname, role in MEMBERS:
-            self.stdout.write(f"  {username:<10} {nickname:<6} {role}")
+        self.stdout.write(f"\nDemo logins: account name or mobile number, password {DEMO_PASSWORD}")
+        for username, nickname, role, phone in [*MEMBERS, NEWCOMER]:
+            self.stdout.write(f"  {username:<10} {phone}  {nickname:<4} {role}")
         for username, nickname, role, _ in STAFF:
             self.stdout.write(f"  {username:<10} {nickname:<6} {role}")
