@@ -14,6 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-results" / "screenshots"
+SMS_FILE = ROOT / "test-results" / f"sms-{os.getpid()}.jsonl"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -64,7 +65,11 @@ def live_url():
         "DATABASE_URL": _database_url(name),
         "DJANGO_ENV": "development",
         "DJANGO_DEBUG": "false",
+        "SMS_BACKEND": "common.sms.FileBackend",
+        "SMS_FILE_PATH": str(SMS_FILE),
+        "IDENTITY_VERIFIER": "fake",
     }
+    SMS_FILE.unlink(missing_ok=True)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"],
         cwd=ROOT,
@@ -121,3 +126,20 @@ def shoot():
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
     return save
+
+
+@pytest.fixture
+def sms_code():
+    """The last code texted to a number (the server writes texts to a file in the browser tests)."""
+
+    def read(phone_e164: str) -> str:
+        import json
+        import re
+
+        for line in reversed(SMS_FILE.read_text(encoding="utf-8").splitlines()):
+            text = json.loads(line)
+            if text["phone"] == phone_e164:
+                return re.search(r"\d{6}", text["text"]).group()
+        raise AssertionError(f"no text to {phone_e164}")
+
+    return read
