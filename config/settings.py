@@ -209,6 +209,7 @@ IDENTITY_VERIFIER = env.str("IDENTITY_VERIFIER", default="fake")  # fake | staff
 IDENTITY_ACCOUNTS_PER_ID = env.int("IDENTITY_ACCOUNTS_PER_ID", default=1)
 IDENTITY_GUARDIAN_AGE = 14
 IDENTITY_REVEAL_REASON_MIN = 5
+IDENTITY_SUBMISSIONS_PER_DAY = env.int("IDENTITY_SUBMISSIONS_PER_DAY", default=5)
 SMS_BACKEND = env.str("SMS_BACKEND", default="common.sms.ConsoleBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms.jsonl"))
 SMS_CODE_TTL_SECONDS = 300

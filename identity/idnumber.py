@@ -94,6 +94,10 @@ def parse_id_number(raw: str, *, today: datetime.date | None = None) -> IdNumber
     """R6.1: a well-formed 18-character resident identity number, or ValidationError with a code."""
     value = _clean(raw).upper()
     today = today or timezone.localdate()
+    if not value.isascii():  # digits of other scripts would make a second spelling of one number
+        raise ValidationError(
+            _("An identity number has 18 characters: 17 digits and a final digit or X."), code="id_format"
+        )
     if len(value) == 15 and value.isdigit():
         raise ValidationError(
             _("15-digit identity numbers are no longer accepted; please enter your 18-character number."),

@@ -51,6 +51,9 @@ class IdentityVerification(models.Model):
     under_14 = models.BooleanField(_("under 14"), default=False)
     guardian_consent_at = models.DateTimeField(_("guardian consent at"), null=True, blank=True)
     consent_at = models.DateTimeField(_("sensitive-information consent at"), null=True, blank=True)
+    consent_notice_version = models.PositiveIntegerField(
+        _("notice version consented to"), null=True, blank=True
+    )
     backend = models.CharField(_("verifier"), max_length=20, blank=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)

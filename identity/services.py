@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import secrets
 import string
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,8 +13,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +37,7 @@ from identity.models import (
     AccountRestriction,
     AgreementAcceptance,
     AgreementDocument,
+    AgreementKind,
     IdentityVerification,
     SmsCode,
     UserSession,
@@ -49,30 +52,28 @@ ID_CONTEXT = "identity.id_number"
 
 
 def sms_code_send(*, actor: Actor, phone: str, purpose: str) -> str:
-    """R6.1: send a one-time code to a mainland mobile; limited per number and per address. Returns E.164."""
+    """R6.1: send a one-time code to a mainland mobile; limited per number and per address. Returns E.164.
+
+    The resend gap is an atomic ``cache.add``, so parallel requests cannot send several codes."""
     e164 = parse_mobile(phone)
     now = timezone.now()
-    recent = SmsCode.objects.filter(
-        phone=e164, created_at__gt=now - timedelta(seconds=settings.SMS_RESEND_SECONDS)
-    )
-    if recent.exists():
-        raise PolicyDenied(
-            "sms_too_soon", _("A code was just sent. Please wait a minute before asking again.")
-        )
-    if (
-        SmsCode.objects.filter(phone=e164, created_at__gt=now - timedelta(days=1)).count()
-        >= settings.SMS_MAX_PER_NUMBER_PER_DAY
-    ):
+    daily = SmsCode.objects.filter(phone=e164, created_at__gt=now - timedelta(days=1)).count()
+    if daily >= settings.SMS_MAX_PER_NUMBER_PER_DAY:
         raise PolicyDenied(
             "sms_daily_limit", _("Too many codes for this number today. Please try again tomorrow.")
         )
-    if (
-        actor.ip
-        and SmsCode.objects.filter(ip=actor.ip, created_at__gt=now - timedelta(hours=1)).count()
-        >= settings.SMS_MAX_PER_IP_PER_HOUR
-    ):
+    hourly = (
+        SmsCode.objects.filter(ip=actor.ip, created_at__gt=now - timedelta(hours=1)).count()
+        if actor.ip
+        else 0
+    )
+    if hourly >= settings.SMS_MAX_PER_IP_PER_HOUR:
         raise PolicyDenied(
             "sms_ip_limit", _("Too many codes requested from your network. Please try again later.")
+        )
+    if not cache.add(f"sms-gap:{e164}", 1, settings.SMS_RESEND_SECONDS):
+        raise PolicyDenied(
+            "sms_too_soon", _("A code was just sent. Please wait a minute before asking again.")
         )
     code = "".join(secrets.choice(string.digits) for _ in range(6))
     with transaction.atomic():
@@ -88,13 +89,8 @@ def sms_code_send(*, actor: Actor, phone: str, purpose: str) -> str:
             event_type="identity.sms_code_sent",
             data={"phone": mask_phone(e164), "purpose": purpose},
         )
-        transaction.on_commit(
-            lambda: send_sms(
-                e164,
-                _("Your verification code is %(code)s, valid for 5 minutes. Do not share it.")
-                % {"code": code},
-            )
-        )
+        text = _("Your verification code is %(code)s, valid for 5 minutes. Do not share it.") % {"code": code}
+        transaction.on_commit(lambda: send_sms(e164, text))
     return e164
 
 
@@ -217,9 +213,7 @@ def _clean_nickname(value: str) -> str:
         raise ValidationError(
             _("The nickname is too long (at most 32 characters)."), code="nickname_too_long"
         )
-    if any(
-        ord(ch) < 32 or 0xD800 <= ord(ch) <= 0xDFFF or ch in "\u200b\u200c\u200d\u2060\ufeff" for ch in text
-    ):
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in text):
         raise ValidationError(
             _("The nickname contains characters that cannot be shown."), code="nickname_invalid"
         )
@@ -369,56 +363,83 @@ def _verifier():
     return VERIFIERS[settings.IDENTITY_VERIFIER]()
 
 
+def _lock_identity(id_hash: str) -> None:
+    """Serialise claims on one ID number (a row lock cannot lock a row that does not exist yet)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [id_hash])
+
+
+def _check_id_limit(id_hash: str, user) -> None:
+    """R6.1: one ID number backs at most ``IDENTITY_ACCOUNTS_PER_ID`` verified accounts. Only verified
+    accounts count, so someone typing another person's number cannot block its owner by leaving it pending."""
+    holders = (
+        IdentityVerification.objects.filter(id_hash=id_hash, status=VerificationStatus.VERIFIED)
+        .exclude(user=user)
+        .count()
+    )
+    if holders >= settings.IDENTITY_ACCOUNTS_PER_ID:
+        raise ValidationError(
+            _("This ID number is already used by the largest allowed number of accounts."), code="id_limit"
+        )
+
+
+def _pi_context(field: str, user_id: int) -> str:
+    """Associated data binding a ciphertext to its column and its owner: a value copied elsewhere fails."""
+    return f"{field}:{user_id}"
+
+
 def verification_submit(
     *, actor: Actor, real_name: str, id_number: str, consent: bool
 ) -> IdentityVerification:
     """R6.1, R6.3: submit a real name and ID number, with the separate consent for sensitive information.
-    One ID number backs at most ``IDENTITY_ACCOUNTS_PER_ID`` accounts; under-14s wait for a guardian."""
+    One ID number backs at most ``IDENTITY_ACCOUNTS_PER_ID`` accounts; under-14s wait for a guardian;
+    submissions per user are limited per day, so a verifier cannot be used to test name-number pairs."""
     policies.require_submit_verification(actor.user)
-    if not consent:
+    notice = selectors.agreement_current(AgreementKind.SENSITIVE_NOTICE)
+    if not consent or notice is None:
         raise ValidationError(
             _("Please read the notice on sensitive personal information and agree to it."),
             code="consent_required",
         )
     name = parse_real_name(real_name)
     number = parse_id_number(id_number)
+    attempts_key = f"verify-attempts:{actor.user.pk}"
+    cache.add(attempts_key, 0, 24 * 3600)
+    if cache.incr(attempts_key) > settings.IDENTITY_SUBMISSIONS_PER_DAY:
+        raise PolicyDenied(
+            "verification_attempts", _("Too many verification attempts today. Please try again tomorrow.")
+        )
     id_hash = crypto.lookup_hash(number.value, context=ID_CONTEXT)
     verifier = _verifier()
     now = timezone.now()
+    user_id = actor.user.pk
     with transaction.atomic():
-        holders = (
-            IdentityVerification.objects.select_for_update()
-            .filter(id_hash=id_hash)
-            .exclude(user=actor.user)
-            .exclude(status__in=[VerificationStatus.REJECTED, VerificationStatus.UNVERIFIED])
-        )
-        if len(holders) >= settings.IDENTITY_ACCOUNTS_PER_ID:
-            raise ValidationError(
-                _("This ID number is already used by the largest allowed number of accounts."),
-                code="id_limit",
-            )
+        _lock_identity(id_hash)
+        _check_id_limit(id_hash, actor.user)
         under_14 = number.age_on(timezone.localdate()) < settings.IDENTITY_GUARDIAN_AGE
-        result = (
-            VerifierResult(VerificationStatus.GUARDIAN_REQUIRED)
-            if under_14
-            else verifier.verify(real_name=name, id_number=number.value)
-        )
+        if under_14:
+            result = VerifierResult(VerificationStatus.GUARDIAN_REQUIRED)
+        else:
+            result = verifier.verify(real_name=name, id_number=number.value)
         verification, _created = IdentityVerification.objects.select_for_update().get_or_create(
             user=actor.user
         )
+        stored = verifier.stores_identity
         verification.status = result.status
         verification.real_name_enc = (
-            crypto.encrypt(name, context=NAME_CONTEXT) if verifier.stores_identity else ""
+            crypto.encrypt(name, context=_pi_context(NAME_CONTEXT, user_id)) if stored else ""
         )
         verification.id_number_enc = (
-            crypto.encrypt(number.value, context=ID_CONTEXT) if verifier.stores_identity else ""
+            crypto.encrypt(number.value, context=_pi_context(ID_CONTEXT, user_id)) if stored else ""
         )
         verification.real_name_masked = mask_name(name)
         verification.id_number_masked = number.masked
         verification.id_hash = id_hash
-        verification.result_only = not verifier.stores_identity
+        verification.result_only = not stored
         verification.under_14 = under_14
         verification.consent_at = now
+        verification.consent_notice_version = notice.version
         verification.backend = settings.IDENTITY_VERIFIER
         verification.submitted_at = now
         decided = result.status in (VerificationStatus.VERIFIED, VerificationStatus.REJECTED)
@@ -430,7 +451,12 @@ def verification_submit(
             actor=actor,
             event_type="identity.verification_submitted",
             target=verification,
-            data={"status": result.status, "id": number.masked, "backend": verification.backend},
+            data={
+                "status": result.status,
+                "id": number.masked,
+                "backend": verification.backend,
+                "notice_version": notice.version,
+            },
         )
     return verification
 
@@ -444,6 +470,11 @@ def verification_decide(
         verification = IdentityVerification.objects.select_for_update().get(pk=verification.pk)
         if verification.status != VerificationStatus.PENDING:
             raise PolicyDenied("not_pending", _("This verification is no longer waiting for a decision."))
+        if verification.user_id == actor.user.pk:
+            raise PolicyDenied("own_verification", _("Nobody reviews their own verification."))
+        if approve:
+            _lock_identity(verification.id_hash)
+            _check_id_limit(verification.id_hash, verification.user)
         verification.status = VerificationStatus.VERIFIED if approve else VerificationStatus.REJECTED
         verification.decided_at = timezone.now()
         verification.decided_by = actor.user
@@ -501,10 +532,21 @@ def identity_reveal(*, actor: Actor, verification: IdentityVerification, reason:
         decision.require()
     if verification.result_only or not verification.id_number_enc:
         raise PolicyDenied("nothing_stored", _("Only the verification result is kept for this account."))
-    values = {
-        "real_name": crypto.decrypt(verification.real_name_enc, context=NAME_CONTEXT),
-        "id_number": crypto.decrypt(verification.id_number_enc, context=ID_CONTEXT),
-    }
+    user_id = verification.user_id
+    try:
+        values = {
+            "real_name": crypto.decrypt(
+                verification.real_name_enc, context=_pi_context(NAME_CONTEXT, user_id)
+            ),
+            "id_number": crypto.decrypt(verification.id_number_enc, context=_pi_context(ID_CONTEXT, user_id)),
+        }
+    except crypto.DecryptionError as exc:
+        audit_record(
+            actor=actor, event_type="identity.reveal_failed", target=verification, data={"error": str(exc)}
+        )
+        raise PolicyDenied(
+            "decryption_failed", _("The stored value cannot be decrypted: its key is missing.")
+        ) from None
     audit_record(
         actor=actor,
         event_type="identity.pi_revealed",
@@ -527,12 +569,10 @@ def field_keys_rotate(*, actor: Actor, batch_size: int = 500) -> int:
             if not batch:
                 break
             for verification in batch:
-                verification.real_name_enc = crypto.encrypt(
-                    crypto.decrypt(verification.real_name_enc, context=NAME_CONTEXT), context=NAME_CONTEXT
-                )
-                verification.id_number_enc = crypto.encrypt(
-                    crypto.decrypt(verification.id_number_enc, context=ID_CONTEXT), context=ID_CONTEXT
-                )
+                for field, context in (("real_name_enc", NAME_CONTEXT), ("id_number_enc", ID_CONTEXT)):
+                    bound = _pi_context(context, verification.user_id)
+                    plain = crypto.decrypt(getattr(verification, field), context=bound)
+                    setattr(verification, field, crypto.encrypt(plain, context=bound))
                 verification.save(update_fields=["real_name_enc", "id_number_enc"])
             changed += len(batch)
     audit_record(

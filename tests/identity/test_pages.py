@@ -180,10 +180,10 @@ async def test_gate_r6_2_unverified_cannot_post_through_socket():
 def test_no_response_ever_contains_a_plain_id_number_r6_3(client, group, member, django_user_model):
     verification = IdentityVerification.objects.get(user=member)
     from common import crypto
-    from identity.services import ID_CONTEXT, NAME_CONTEXT
+    from identity.services import ID_CONTEXT, NAME_CONTEXT, _pi_context
 
-    number = crypto.decrypt(verification.id_number_enc, context=ID_CONTEXT)
-    name = crypto.decrypt(verification.real_name_enc, context=NAME_CONTEXT)
+    number = crypto.decrypt(verification.id_number_enc, context=_pi_context(ID_CONTEXT, member.pk))
+    name = crypto.decrypt(verification.real_name_enc, context=_pi_context(NAME_CONTEXT, member.pk))
     client.force_login(member)
     urls = [
         "/",

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -128,7 +129,7 @@ def test_register_without_accepting_agreements_or_with_taken_phone_is_refused(db
         register(phone="13912340000", accept_agreements=False)
     assert info.value.code == "agreement_required"
     register(phone="13912345678")
-    SmsCode.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    cache.clear()  # the one-minute gap between codes has passed
     with pytest.raises(ValidationError) as info:
         register(phone="13912345678")
     assert info.value.code == "phone_taken"
@@ -144,9 +145,18 @@ def test_verification_r6_3_is_encrypted_at_rest_and_masked(db):
     assert verification.id_number_masked == number[:4] + "*" * 10 + number[-4:]
     assert verification.real_name_masked == "张**"
     assert number not in verification.id_number_enc and "张三丰" not in verification.real_name_enc
-    assert crypto.decrypt(verification.id_number_enc, context=services.ID_CONTEXT) == number
+    assert (
+        crypto.decrypt(verification.id_number_enc, context=services._pi_context(services.ID_CONTEXT, user.pk))
+        == number
+    )
+    with pytest.raises(crypto.DecryptionError):  # a value moved into another user's row does not decrypt
+        crypto.decrypt(
+            verification.id_number_enc, context=services._pi_context(services.ID_CONTEXT, user.pk + 1)
+        )
     with pytest.raises(crypto.DecryptionError):  # a value moved into the other column does not decrypt
-        crypto.decrypt(verification.id_number_enc, context=services.NAME_CONTEXT)
+        crypto.decrypt(
+            verification.id_number_enc, context=services._pi_context(services.NAME_CONTEXT, user.pk)
+        )
     assert policies.can_publish(user).code == "agreement_pending"  # verified; the agreements come next
     services.agreement_accept(actor=actor_for(user))
     assert policies.can_publish(user).allowed
@@ -271,8 +281,16 @@ def test_key_rotation_r6_3_reencrypts_every_value(db, settings):
     verification = IdentityVerification.objects.get(user=user)
     assert crypto.key_id_of(verification.id_number_enc) == "k2"
     settings.FIELD_ENCRYPTION_KEYS = [new]  # the old key can now be retired
-    assert crypto.decrypt(verification.id_number_enc, context=services.ID_CONTEXT) == number
-    assert crypto.decrypt(verification.real_name_enc, context=services.NAME_CONTEXT) == "孙八"
+    assert (
+        crypto.decrypt(verification.id_number_enc, context=services._pi_context(services.ID_CONTEXT, user.pk))
+        == number
+    )
+    assert (
+        crypto.decrypt(
+            verification.real_name_enc, context=services._pi_context(services.NAME_CONTEXT, user.pk)
+        )
+        == "孙八"
+    )
 
 
 def test_new_agreement_version_r5_3_blocks_publishing_until_accepted(db, django_user_model):
