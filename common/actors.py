@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+
+def client_ip(meta) -> str | None:
+    """The client address as the server saw it, if it is a valid IP address (never a forged string).
+
+    Which proxies may set it is the ASGI server's business (uvicorn's FORWARDED_ALLOW_IPS)."""
+    raw = (meta or {}).get("REMOTE_ADDR") or ""
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        return None
 
 
 class ActorKind(StrEnum):
@@ -49,15 +61,17 @@ class Actor:
     @classmethod
     def from_request(cls, request, *, door: Door = Door.WEB) -> Actor:
         meta = request.META
-        port = meta.get("REMOTE_PORT")
+        port = str(meta.get("REMOTE_PORT") or "")
         return cls.for_user(
-            request.user, door=door, ip=meta.get("REMOTE_ADDR"), port=int(port) if port else None
+            request.user, door=door, ip=client_ip(meta), port=int(port) if port.isdigit() else None
         )
 
     @classmethod
     def from_scope(cls, scope) -> Actor:
         client = scope.get("client") or (None, None)
-        return cls.for_user(scope.get("user"), door=Door.WS, ip=client[0], port=client[1])
+        return cls.for_user(
+            scope.get("user"), door=Door.WS, ip=client_ip({"REMOTE_ADDR": client[0]}), port=client[1]
+        )
 
     @classmethod
     def system(cls, *, door: Door = Door.TASK) -> Actor:

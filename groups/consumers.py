@@ -43,6 +43,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
         chosen = (self.scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME, "")
         self.language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
         self.actor = Actor.from_scope(self.scope)
@@ -205,6 +207,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "last_seq": group["last_seq"],
             }
         )
+
+    async def session_ended(self, event):
+        """The browser behind this socket was signed out (logout, "sign out that browser", deletion)."""
+        if event.get("session_key") == self.session_key:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def membership_left(self, event):
         group = event["group"]

@@ -52,7 +52,7 @@ def require_post(user, group: ChatGroup) -> None:
 
 def can_join(user, group: ChatGroup, invite_token: str) -> Decision:
     """R8.5: joining by invitation link needs the group's current link; a member cannot join twice."""
-    decision = identity_policies.can_use_account(user)
+    decision = identity_policies.can_use_service(user)
     if not decision:
         return decision
     if identity_selectors.restriction_active(user, RestrictionKind.JOIN_GROUP):

@@ -14,7 +14,22 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "nickname", "masked_phone", "is_staff", "is_active", "date_joined")
     search_fields = ("username", "nickname")
     fieldsets = (*BaseUserAdmin.fieldsets, (None, {"fields": ("nickname", "retention_locked_at")}))
-    readonly_fields = ("retention_locked_at",)
+    # Identity and public fields change only through the services (screened, gated, audited); the admin
+    # configures staff roles and permissions.
+    readonly_fields = (
+        "username",
+        "nickname",
+        "first_name",
+        "last_name",
+        "email",
+        "is_active",
+        "retention_locked_at",
+        "last_login",
+        "date_joined",
+    )
+
+    def has_add_permission(self, request):
+        return False
 
     @admin.display(description=_("Mobile number"))
     def masked_phone(self, obj):

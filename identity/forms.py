@@ -26,13 +26,13 @@ class SignupForm(forms.Form):
         label=_("Password"),
         strip=False,
         required=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=True),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
         label=_("Password again"),
         strip=False,
         required=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=True),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     accept = forms.BooleanField(
         label=_("I have read and accept the service agreement and the platform convention"), required=False

@@ -35,6 +35,20 @@ def can_use_account(user) -> Decision:
     return ALLOW
 
 
+def can_use_service(user) -> Decision:
+    """R6.1 (PIPL art. 31): an account in use, and not a child held until a guardian consents."""
+    decision = can_use_account(user)
+    if not decision:
+        return decision
+    if selectors.verification_status(user) == VerificationStatus.GUARDIAN_REQUIRED:
+        return deny(
+            "guardian_required",
+            _("Users under 14 need a guardian's consent before using the service."),
+            action_url=reverse("identity-verify"),
+        )
+    return ALLOW
+
+
 def can_publish(user) -> Decision:
     """R6.2, R5.3: only a verified user who has accepted the current service agreement and convention
     publishes (posts, creates groups, edits group information or a public profile field)."""

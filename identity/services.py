@@ -12,7 +12,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
-from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -23,6 +22,7 @@ from audit.services import audit_record
 from common import crypto
 from common.actors import Actor
 from common.policies import PolicyDenied
+from common.realtime import publish_on_commit, user_channel
 from common.sms import send_sms
 from identity import policies, selectors
 from identity.idnumber import (
@@ -268,10 +268,13 @@ def user_session_end(*, actor: Actor, session_key: str) -> None:
 
 
 def _end_sessions(sessions) -> None:
+    """Sign the browsers out and close their open chat sockets at once (after commit)."""
     engine = importlib.import_module(settings.SESSION_ENGINE)
     for session in sessions:
-        store: SessionBase = engine.SessionStore(session_key=session.session_key)
-        store.delete()
+        engine.SessionStore(session_key=session.session_key).delete()
+        publish_on_commit(
+            user_channel(session.user_id), {"type": "session.ended", "session_key": session.session_key}
+        )
     sessions.update(ended_at=timezone.now())
 
 
@@ -288,9 +291,16 @@ def _accept_current(user, actor: Actor) -> list[AgreementDocument]:
     return accepted
 
 
-def agreement_accept(*, actor: Actor) -> list[AgreementDocument]:
-    """R5.3: the user accepts the current service agreement and convention (user, version, time, IP)."""
+def agreement_accept(*, actor: Actor, shown: list[int] | None = None) -> list[AgreementDocument]:
+    """R5.3: the user accepts the current service agreement and convention (user, version, time, IP).
+    ``shown`` are the versions the page showed: if a newer one was published meanwhile, nothing is
+    accepted and the user reads the new one first."""
     policies.can_use_account(actor.user).require()
+    owed = selectors.agreements_owed(actor.user)
+    if shown is not None and any(document.pk not in shown for document in owed):
+        raise PolicyDenied(
+            "agreement_changed", _("A newer version was just published. Please read it first.")
+        )
     with transaction.atomic():
         documents = _accept_current(actor.user, actor)
         audit_record(

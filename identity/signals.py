@@ -1,11 +1,15 @@
 """Logins, logouts and failed logins go to the audit trail (R13.2)."""
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 from django.utils import timezone
 
 from audit.services import audit_record
-from common.actors import Actor, Door
+from common.actors import Actor, Door, client_ip
+from common.crypto import lookup_hash
+from common.realtime import publish_now, user_channel
+from identity.idnumber import mask_phone, parse_mobile
 from identity.models import UserSession
 from identity.services import user_session_record
 
@@ -16,8 +20,8 @@ def _actor(request, user) -> Actor:
     if request is None:
         return Actor.for_user(user, door=Door.WEB) if user is not None else Actor.system(door=Door.WEB)
     meta = getattr(request, "_request", request).META
-    port = meta.get("REMOTE_PORT")
-    return Actor.for_user(user, door=Door.WEB, ip=meta.get("REMOTE_ADDR"), port=int(port) if port else None)
+    port = str(meta.get("REMOTE_PORT") or "")
+    return Actor.for_user(user, door=Door.WEB, ip=client_ip(meta), port=int(port) if port.isdigit() else None)
 
 
 @receiver(user_logged_in)
@@ -40,6 +44,24 @@ def _logged_out(sender, request, user, **kwargs):
         session = getattr(request, "session", None)
         if session is not None and session.session_key:
             UserSession.objects.filter(session_key=session.session_key).update(ended_at=timezone.now())
+            publish_now(user_channel(user.pk), {"type": "session.ended", "session_key": session.session_key})
+
+
+def _identifier_record(identifier: str) -> dict:
+    """What a failed sign-in leaves in the trail: never a full phone number, nor a password typed into
+    the name box; the account when one matched, else a keyed hash that groups repeated attempts."""
+    from identity.selectors import user_get_by_login
+
+    user = user_get_by_login(identifier)
+    try:
+        shown = mask_phone(parse_mobile(identifier))
+    except ValidationError:
+        shown = identifier[:2] + "***" if identifier else ""
+    return {
+        "identifier": shown,
+        "identifier_hash": lookup_hash(identifier, context="login-audit")[:16],
+        "user_id": user.pk if user else None,
+    }
 
 
 @receiver(user_login_failed)
@@ -47,5 +69,5 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     audit_record(
         actor=_actor(request, None),
         event_type="identity.login_failed",
-        data={"username": str(credentials.get("username", ""))[:150]},
+        data=_identifier_record(str(credentials.get("username", ""))),
     )

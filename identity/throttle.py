@@ -1,49 +1,53 @@
 """Sign-in throttling: repeated failures slow down, then lock, per account and per address.
 
-Counters live in the cache (Redis in production), keyed by a keyed hash of the identifier, so they cost
-nothing on the database and expire by themselves.
+Counters live in the cache (Redis in production) and grow with atomic ``incr``. The account counter is
+keyed by the account itself when it exists, so its phone number, its name and any spelling of either
+share one counter; an unknown identifier is keyed by its keyed hash. The authentication backend applies
+the throttle, so every sign-in door (the sign-in page, the admin) is covered.
 """
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from common import crypto
-from common.actors import Actor
 from common.policies import PolicyDenied
-from identity.idnumber import parse_mobile
 
 
-def _throttle_keys(identifier: str, ip: str | None) -> list[str]:
-    try:
-        account = parse_mobile(identifier)  # one counter per number, however it is typed
-    except ValidationError:
-        account = identifier.strip().lower()
-    keys = [f"login-fail:acct:{crypto.lookup_hash(account, context='login')}"]
+def _keys(identifier: str, ip: str | None) -> list[tuple[str, int]]:
+    """(counter key, failures before lock) for the account and for the address."""
+    from identity.selectors import user_get_by_login
+
+    user = user_get_by_login(identifier or "")
+    account = (
+        f"id:{user.pk}"
+        if user
+        else crypto.lookup_hash((identifier or "").strip().casefold(), context="login")
+    )
+    keys = [(f"login-fail:acct:{account}", settings.LOGIN_LOCK_AFTER)]
     if ip:
-        keys.append(f"login-fail:ip:{ip}")
+        keys.append((f"login-fail:ip:{ip}", settings.LOGIN_LOCK_AFTER * 5))
     return keys
 
 
 def login_check_allowed(*, identifier: str, ip: str | None) -> None:
-    """Repeated failures slow down, then lock, per account and per address; the refusal says until when."""
+    """Refuse while a lock or a slow-down is in force; the refusal says until when."""
     now = timezone.now().timestamp()
     wait_until = 0.0
-    for key in _throttle_keys(identifier, ip):
-        state = cache.get(key) or {"n": 0, "last": 0.0}
-        limit = settings.LOGIN_LOCK_AFTER * (5 if key.startswith("login-fail:ip:") else 1)
-        if state["n"] >= limit:
-            wait_until = max(wait_until, state["last"] + settings.LOGIN_LOCK_SECONDS)
-        elif state["n"] >= settings.LOGIN_SLOWDOWN_AFTER:
-            wait_until = max(wait_until, state["last"] + 2 ** (state["n"] - settings.LOGIN_SLOWDOWN_AFTER))
+    for key, lock_after in _keys(identifier, ip):
+        failures = cache.get(key) or 0
+        last = cache.get(f"{key}:last") or 0.0
+        if failures >= lock_after:
+            wait_until = max(wait_until, last + settings.LOGIN_LOCK_SECONDS)
+        elif failures >= settings.LOGIN_SLOWDOWN_AFTER:
+            wait_until = max(wait_until, last + 2 ** (failures - settings.LOGIN_SLOWDOWN_AFTER))
     if wait_until > now:
-        until = timezone.localtime(
-            timezone.datetime.fromtimestamp(wait_until, tz=timezone.get_current_timezone())
-        )
+        until = timezone.localtime(datetime.datetime.fromtimestamp(wait_until, tz=datetime.UTC))
         raise PolicyDenied(
             "login_locked",
             _("Too many failed sign-ins. You may try again after %(time)s.")
@@ -51,12 +55,14 @@ def login_check_allowed(*, identifier: str, ip: str | None) -> None:
         )
 
 
-def login_record_failure(*, actor: Actor, identifier: str) -> None:
-    now = timezone.now().timestamp()
-    for key in _throttle_keys(identifier, actor.ip):
-        state = cache.get(key) or {"n": 0, "last": 0.0}
-        cache.set(key, {"n": state["n"] + 1, "last": now}, settings.LOGIN_FAILURE_WINDOW_SECONDS)
+def login_record_failure(*, identifier: str, ip: str | None) -> None:
+    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    for key, _lock_after in _keys(identifier, ip):
+        cache.add(key, 0, window)
+        cache.incr(key)
+        cache.set(f"{key}:last", timezone.now().timestamp(), window)
 
 
-def login_record_success(*, identifier: str, ip: str | None) -> None:
-    cache.delete(_throttle_keys(identifier, None)[0])
+def login_record_success(*, identifier: str) -> None:
+    key = _keys(identifier, None)[0][0]
+    cache.delete_many([key, f"{key}:last"])

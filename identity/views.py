@@ -14,6 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from common.actors import Actor
@@ -84,6 +86,7 @@ def _steps(user) -> list[dict]:
     ]
 
 
+@sensitive_post_parameters("password1", "password2", "sms_code")
 @require_http_methods(["GET", "POST"])
 def signup(request):
     if request.user.is_authenticated:
@@ -128,6 +131,7 @@ def signup(request):
     )
 
 
+@sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     if request.user.is_authenticated:
@@ -143,15 +147,15 @@ def login_view(request):
         else:
             user = authenticate(request, username=identifier, password=form.cleaned_data["password"])
             if user is None:
-                throttle.login_record_failure(actor=actor, identifier=identifier)
                 form.add_error(None, _("The mobile number, account name or password is not correct."))
             else:
-                throttle.login_record_success(identifier=identifier, ip=actor.ip)
                 login(request, user)
                 return HttpResponseRedirect(_safe_next(request) or reverse("home"))
     return render(request, "identity/login.html", {"form": form, "next": _safe_next(request) or ""})
 
 
+@sensitive_post_parameters("real_name", "id_number")
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def verify(request):
@@ -189,7 +193,12 @@ def verify(request):
 @require_http_methods(["GET", "POST"])
 def agreements_accept(request):
     if request.method == "POST":
-        services.agreement_accept(actor=Actor.from_request(request))
+        shown = [int(pk) for pk in request.POST.getlist("document") if pk.isdigit()]
+        try:
+            services.agreement_accept(actor=Actor.from_request(request), shown=shown)
+        except PolicyDenied as exc:
+            messages.error(request, exc.message)
+            return redirect("agreements-accept")
         messages.success(request, _("Thank you. You accepted the current versions."))
         return HttpResponseRedirect(_safe_next(request) or reverse("home"))
     return render(
@@ -280,6 +289,7 @@ def sessions(request):
     )
 
 
+@sensitive_post_parameters("password")
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_delete(request):
@@ -304,6 +314,8 @@ def review_queue(request):
     return render(request, "identity/review_queue.html", {"queue": selectors.verification_queue()})
 
 
+@sensitive_post_parameters("reason")
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def review_detail(request, pk):

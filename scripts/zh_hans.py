@@ -311,6 +311,12 @@ ZH = {
     "Progress": "进度",
     "Signing up…": "注册中…",
     "Signing in…": "登录中…",
+    "notice version consented to": "同意的告知版本",
+    "Users under 14 need a guardian's consent before using the service.": "未满 14 周岁的用户须经监护人同意后方可使用本服务。",
+    "A newer version was just published. Please read it first.": "刚刚发布了新版本，请先阅读。",
+    "Too many verification attempts today. Please try again tomorrow.": "今日实名认证尝试次数过多，请明天再试。",
+    "Nobody reviews their own verification.": "不能审核自己的实名认证。",
+    "The stored value cannot be decrypted: its key is missing.": "存储的信息无法解密：缺少对应密钥。",
 }
 PLURALS = {"%(counter)s member": "%(counter)s 名成员"}
 

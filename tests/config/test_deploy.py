@@ -14,6 +14,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://127.0.0.1:6379/15",
     "FIELD_ENCRYPTION_KEYS": "k1:" + "A" * 43,
     "FIELD_HASH_KEY": "h" * 40,
+    "SMS_BACKEND": "common.sms.FileBackend",
 }
 
 

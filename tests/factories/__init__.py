@@ -11,6 +11,17 @@ PASSWORD = "Correct-Horse-42"
 _id_numbers = itertools.count(1)
 
 
+def ensure_default_agreements() -> None:
+    """The migration's version 1 documents; a transactional test's flush removes them for the next one."""
+    import importlib
+
+    from identity.models import AgreementDocument
+
+    documents = importlib.import_module("identity.migrations.0003_default_agreements").DOCUMENTS
+    for kind, title, body in documents:
+        AgreementDocument.objects.get_or_create(kind=kind, version=1, defaults={"title": title, "body": body})
+
+
 def valid_id_number(n: int | None = None, *, birth: str = "19900101") -> str:
     """A checksum-valid resident identity number, different on every call unless ``n`` is given."""
     body = f"110105{birth}{(next(_id_numbers) if n is None else n) % 1000:03d}"
@@ -36,6 +47,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def verified(obj, create, extracted, **kwargs):
+        ensure_default_agreements()
         if create and extracted is not False:
             actor = Actor.for_user(obj, door=Door.WEB)
             identity_services.agreement_accept(actor=actor)

@@ -90,7 +90,9 @@ def test_failed_login_is_audited_r13_2(client, member):
     )
     assert response.status_code == 200
     event = audit_event_list(event_type="identity.login_failed").get()
-    assert event.data == {"username": "member"} and event.ip == "10.1.2.3"
+    assert (
+        event.data["identifier"] == "me***" and event.data["user_id"] == member.pk and event.ip == "10.1.2.3"
+    )
     assert "不正确" in response.content.decode()
 
 

@@ -297,3 +297,37 @@ def test_legal_pages_are_public_with_history_and_diff(client, db, django_user_mo
     diff = client.get(reverse("legal-diff", args=["convention", 1, 2])).content.decode()
     assert "diff-add" in diff and "禁止刷屏" in diff
     assert client.get("/legal/no-such-kind/").status_code == 404
+
+
+def test_phone_and_name_share_one_throttle_counter_and_admin_login_is_throttled(client, db):
+    user = UserFactory(username="alice", phone="+8613912345678")
+    for identifier in ("alice", "13912345678", "ALICE"):
+        client.post(reverse("login"), {"identifier": identifier, "password": "wrong"})
+    response = client.post(
+        reverse("login"), {"identifier": "+86 139 1234 5678", "password": "Correct-Horse-42"}
+    )
+    assert "之后再试" in response.content.decode()
+    user.is_staff = True
+    user.save()
+    response = client.post("/admin/login/", {"username": "alice", "password": "Correct-Horse-42"})
+    assert response.status_code == 200  # refused while the lock is in force
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_ending_a_session_closes_its_open_socket():
+    from django.contrib.sessions.models import Session
+
+    from identity import services
+
+    user = await database_sync_to_async(UserFactory)()
+    socket, connected, _ = await open_socket(user)
+    assert connected
+    await receive_type(socket, "hello")
+    key = await database_sync_to_async(lambda: Session.objects.get().session_key)()  # the socket's session
+    await database_sync_to_async(services.user_session_record)(
+        actor=actor_for(user), session_key=key, user_agent="test"
+    )
+    await database_sync_to_async(services.user_session_end)(actor=actor_for(user), session_key=key)
+    output = await socket.receive_output(timeout=5)
+    assert output["type"] == "websocket.close"

@@ -344,3 +344,99 @@ def test_direct_account_creation_is_for_the_platform_only(db):
         actor=Actor.system(door=Door.CLI), username="ops", password="p-Long-1", nickname="运维"
     )
     assert created.pk
+
+
+def test_id_number_in_other_scripts_digits_is_refused_r6_1(db):
+    from identity.idnumber import parse_id_number
+
+    arabic_indic = "".join(chr(0x0660 + int(ch)) if ch.isdigit() else ch for ch in "11010519491231002X")
+    with pytest.raises(ValidationError) as info:
+        parse_id_number(arabic_indic)
+    assert info.value.code == "id_format"
+
+
+def test_pending_claim_does_not_block_the_owner_and_approval_rechecks_the_limit(db, settings):
+    number = valid_id_number()
+    squatter, owner, reviewer = UnverifiedUserFactory(), UnverifiedUserFactory(), _reviewer()
+    settings.IDENTITY_VERIFIER = "staff"
+    pending = services.verification_submit(
+        actor=actor_for(squatter), real_name="郑一", id_number=number, consent=True
+    )
+    settings.IDENTITY_VERIFIER = "fake"
+    assert (
+        services.verification_submit(
+            actor=actor_for(owner), real_name="郑一", id_number=number, consent=True
+        ).status
+        == VerificationStatus.VERIFIED
+    )
+    with pytest.raises(ValidationError) as info:
+        services.verification_decide(actor=actor_for(reviewer), verification=pending, approve=True)
+    assert info.value.code == "id_limit"
+
+
+def test_nobody_reviews_their_own_verification(db, settings):
+    settings.IDENTITY_VERIFIER = "staff"
+    reviewer = _reviewer()
+    IdentityVerification.objects.filter(user=reviewer).delete()
+    own = services.verification_submit(
+        actor=actor_for(reviewer), real_name="冯二", id_number=valid_id_number(), consent=True
+    )
+    with pytest.raises(PolicyDenied) as info:
+        services.verification_decide(actor=actor_for(reviewer), verification=own, approve=True)
+    assert info.value.code == "own_verification"
+
+
+def test_verification_attempts_are_limited_per_day(db, settings):
+    settings.IDENTITY_SUBMISSIONS_PER_DAY = 2
+    user = UnverifiedUserFactory()
+    for _ in range(2):
+        verification = services.verification_submit(
+            actor=actor_for(user), real_name="拒绝者", id_number=valid_id_number(), consent=True
+        )
+        assert verification.status == VerificationStatus.REJECTED
+    with pytest.raises(PolicyDenied) as info:
+        services.verification_submit(
+            actor=actor_for(user), real_name="拒绝者", id_number=valid_id_number(), consent=True
+        )
+    assert info.value.code == "verification_attempts"
+
+
+def test_child_under_14_cannot_join_groups_before_guardian_consent(db):
+    from groups import services as group_services
+
+    owner, child = UserFactory(), UnverifiedUserFactory()
+    birth = (timezone.localdate() - timedelta(days=365 * 10)).strftime("%Y%m%d")
+    services.verification_submit(
+        actor=actor_for(child), real_name="小红", id_number=valid_id_number(birth=birth), consent=True
+    )
+    group = group_services.group_create(actor=actor_for(owner), name="群")
+    with pytest.raises(PolicyDenied) as info:
+        group_services.membership_join(actor=actor_for(child), group=group, invite_token=group.invite_token)
+    assert info.value.code == "guardian_required"
+
+
+def test_agreement_changed_while_reading_is_not_accepted(db, django_user_model):
+    user = UnverifiedUserFactory()
+    shown = [d.pk for d in policies.selectors.agreements_owed(user)]
+    admin = django_user_model.objects.create_superuser("root", password="x-Long-Pass-1", nickname="管理员")
+    services.agreement_publish(
+        actor=actor_for(admin), kind=AgreementKind.SERVICE_AGREEMENT, title="服务协议", body="新版"
+    )
+    with pytest.raises(PolicyDenied) as info:
+        services.agreement_accept(actor=actor_for(user), shown=shown)
+    assert info.value.code == "agreement_changed"
+
+
+@pytest.mark.parametrize("nickname", ["abc\u202e", "a\u200bb", "x\x07", "\ud800"])
+def test_nickname_with_invisible_or_control_characters_is_refused(db, nickname):
+    with pytest.raises(ValidationError) as info:
+        services.profile_update(actor=actor_for(UserFactory()), nickname=nickname)
+    assert info.value.code == "nickname_invalid"
+
+
+def test_client_ip_keeps_only_valid_addresses():
+    from common.actors import client_ip
+
+    assert client_ip({"REMOTE_ADDR": "203.0.113.5"}) == "203.0.113.5"
+    assert client_ip({"REMOTE_ADDR": "x"}) is None
+    assert client_ip({"REMOTE_ADDR": "::ffff:1.2.3.4"}) == "::ffff:102:304"
