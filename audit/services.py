@@ -1,25 +1,319 @@
-"""Writing the audit trail. Every mutating service calls ``audit_record`` inside its transaction."""
+"""The audit trail and the network logs (R13.2): writing, sealing, retention and legal holds.
+
+- ``audit_record`` appends to the hash chain inside the caller's transaction; on PostgreSQL appends are
+  serialised by a transaction-scoped advisory lock, so two writers never fork the chain.
+- ``network_log_write`` is a plain insert: no lock on the hot path. ``network_log_seal`` later seals
+  the new rows with a digest chained to the previous one and to the audit chain's head, and appends it,
+  signed, to an export file outside the database.
+- ``retention_purge`` never removes anything younger than the 180-day floor, whatever the settings say,
+  nor anything under a legal hold; it works in short batches and can be interrupted and rerun.
+"""
 
 from __future__ import annotations
 
-from django.db import models
+import json
+from datetime import timedelta
+from pathlib import Path
 
-from audit.models import AuditEvent
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit import chain
+from audit.models import AuditEvent, HoldTarget, LegalHold, LogDigest, NetworkLog, RetentionRun
 from common.actors import Actor
+from common.policies import PolicyDenied
+
+AUDIT_CHAIN_LOCK = 0x51A0_0A0D  # pg_advisory_xact_lock key for appends to the chain
+RETENTION_FLOOR_DAYS = 180  # Cybersecurity Law art. 21 (art. 23 from 2026): at least six months
+
+
+def _scrub(value):
+    """PostgreSQL text and JSON refuse NUL: keep a visible trace of it instead of failing the request."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\0")
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _lock_chain() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
 
 
 def audit_record(
-    *, actor: Actor, event_type: str, target: models.Model | None = None, data: dict | None = None
+    *,
+    actor: Actor,
+    event_type: str,
+    target: models.Model | None = None,
+    data: dict | None = None,
+    reason: str = "",
 ) -> AuditEvent:
-    """R13.2: record who did what, through which door and from where, on which target."""
-    return AuditEvent.objects.create(
-        event_type=event_type,
-        actor=actor.user if actor.is_authenticated else None,
-        actor_kind=actor.kind.value,
-        door=actor.door.value,
+    """R13.2: append who did what, through which door, from which address and port, to the chain."""
+    data = _scrub(data or {})
+    reason = _scrub(reason)
+    group_code = (
+        getattr(target, "code", "") if target is not None and target._meta.model_name == "chatgroup" else ""
+    )
+    row = {
+        "occurred_at": timezone.now(),
+        "event_type": event_type,
+        "actor_id": actor.user_id,
+        "actor_kind": actor.kind.value,
+        "door": actor.door.value,
+        "ip": actor.ip,
+        "port": actor.port,
+        "target_type": target._meta.label_lower if target is not None else "",
+        "target_id": str(target.pk) if target is not None else "",
+        "group_code": group_code or str(data.get("code", ""))[:8],
+        "reason": reason,
+        "data": data,
+    }
+    with transaction.atomic():
+        _lock_chain()
+        head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+        row["seq"] = (head["seq"] + 1) if head else 1
+        row["prev_hash"] = head["hash"] if head else ""
+        return AuditEvent.objects.create(**row, hash=chain.event_hash(row))
+
+
+def network_log_write(*, actor: Actor, kind: str, **fields) -> None:
+    """R13.2: one network-log row (sign-ins, requests, sockets, message metadata); no lock, no chain."""
+    NetworkLog.objects.create(
+        occurred_at=timezone.now(),
+        kind=kind,
+        user_id=actor.user_id,
         ip=actor.ip,
         port=actor.port,
-        target_type=target._meta.label_lower if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
-        data=data or {},
+        **_scrub(fields),
     )
+
+
+def network_log_seal(*, actor: Actor, grace_seconds: int = 30, batch: int = 50_000) -> LogDigest | None:
+    """Seal network-log rows written since the last seal (older than ``grace_seconds``, so that no
+    transaction still writing into the range is missed), chained to the last digest and the audit head."""
+    with transaction.atomic():
+        _lock_chain()
+        last = LogDigest.objects.order_by("-last_id").first()
+        after = last.last_id if last else 0
+        horizon = timezone.now() - timedelta(seconds=grace_seconds)
+        rows = list(
+            NetworkLog.objects.filter(id__gt=after, occurred_at__lt=horizon)
+            .order_by("id")
+            .values(*chain.LOG_FIELDS)[:batch]
+        )
+        if not rows:
+            return None
+        head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first() or {"seq": None, "hash": ""}
+        fields = {
+            "first_id": rows[0]["id"],
+            "last_id": rows[-1]["id"],
+            "row_count": len(rows),
+            "rows_hash": chain.rows_hash(rows),
+            "audit_seq": head["seq"],
+            "audit_hash": head["hash"],
+            "prev_hash": last.hash if last else "",
+        }
+        digest = LogDigest.objects.create(**fields, hash=chain.digest_hash(**fields))
+        transaction.on_commit(lambda: _export_digest(digest))
+    return digest
+
+
+def _export_digest(digest: LogDigest) -> None:
+    """Append the digest, signed, to a file outside the database: a rewrite of the whole table shows."""
+    target = Path(settings.AUDIT_DIGEST_EXPORT_PATH)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "first_id": digest.first_id,
+        "last_id": digest.last_id,
+        "row_count": digest.row_count,
+        "rows_hash": digest.rows_hash,
+        "audit_seq": digest.audit_seq,
+        "audit_hash": digest.audit_hash,
+        "prev_hash": digest.prev_hash,
+        "hash": digest.hash,
+        "sealed_at": digest.created_at.isoformat(),
+    }
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    with target.open("a", encoding="utf-8") as out:
+        out.write(
+            json.dumps({"digest": record, "signature": chain.sign(settings.AUDIT_DIGEST_KEY, text)}) + "\n"
+        )
+
+
+# --- legal holds -----------------------------------------------------------------------------------
+
+
+def legal_hold_set(*, actor: Actor, target_type: str, target_id: str, reason: str) -> LegalHold:
+    """Stop the purge of everything a user, group or case covers, until lifted."""
+    _require_compliance(actor)
+    if target_type not in HoldTarget.values or not (target_id or "").strip():
+        raise PolicyDenied(
+            "hold_target_invalid", _("Choose what to hold: a user id, a group code or a case.")
+        )
+    if not (reason or "").strip():
+        raise PolicyDenied("reason_required", _("State why the records must be kept."))
+    with transaction.atomic():
+        hold = LegalHold.objects.create(
+            target_type=target_type,
+            target_id=target_id.strip()[:64],
+            reason=reason.strip(),
+            set_by=actor.user,
+        )
+        audit_record(
+            actor=actor,
+            event_type="audit.legal_hold_set",
+            target=hold,
+            reason=reason.strip(),
+            data={"target_type": target_type, "target_id": hold.target_id},
+        )
+    return hold
+
+
+def legal_hold_lift(*, actor: Actor, hold: LegalHold, reason: str) -> LegalHold:
+    _require_compliance(actor)
+    if not (reason or "").strip():
+        raise PolicyDenied("reason_required", _("State why the hold can be lifted."))
+    with transaction.atomic():
+        LegalHold.objects.filter(pk=hold.pk, lifted_at__isnull=True).update(
+            lifted_at=timezone.now(), lifted_by=actor.user
+        )
+        hold.refresh_from_db()
+        audit_record(
+            actor=actor,
+            event_type="audit.legal_hold_lifted",
+            target=hold,
+            reason=reason.strip(),
+            data={"target_type": hold.target_type, "target_id": hold.target_id},
+        )
+    return hold
+
+
+def _require_compliance(actor: Actor) -> None:
+    """Holds and exports belong to compliance staff (``audit.export_auditevent``) or the system."""
+    if actor.kind.value == "system":
+        return
+    user = actor.user
+    if not (user and user.is_authenticated and user.is_staff and user.has_perm("audit.export_auditevent")):
+        raise PolicyDenied("not_allowed", _("Only compliance staff may do this."))
+
+
+def audit_export_record(*, actor: Actor, what: str, filters: dict, rows: int) -> None:
+    """R6.3, R13.1: every export of the trail is itself on the trail."""
+    _require_compliance(actor)
+    audit_record(
+        actor=actor, event_type="audit.exported", data={"what": what, "filters": filters, "rows": rows}
+    )
+
+
+# --- retention -------------------------------------------------------------------------------------
+
+
+def retention_days(record_class: str) -> int:
+    """The configured period, never below the floor (a system check also refuses such a setting)."""
+    configured = int(settings.RETENTION_DAYS.get(record_class, RETENTION_FLOOR_DAYS))
+    return max(configured, RETENTION_FLOOR_DAYS)
+
+
+def _active_holds():
+    holds = LegalHold.objects.filter(lifted_at__isnull=True).values_list("target_type", "target_id")
+    users = [int(t) for kind, t in holds if kind == HoldTarget.USER and t.isdigit()]
+    groups = [t.upper() for kind, t in holds if kind == HoldTarget.GROUP]
+    return users, groups
+
+
+def retention_purge(
+    *,
+    actor: Actor,
+    record_class: str,
+    batch_size: int = 10_000,
+    max_seconds: float | None = None,
+    progress=None,
+) -> RetentionRun:
+    """R13.2: remove records past their retention period, in batches, never below the 180-day floor and
+    never anything held. ``progress(done)`` is called after each batch."""
+    days = retention_days(record_class)
+    if days < RETENTION_FLOOR_DAYS:  # unreachable by configuration; kept as the last line of defence
+        raise PolicyDenied("retention_floor", "retention below the floor")
+    cutoff = timezone.now() - timedelta(days=days)
+    run = RetentionRun.objects.create(record_class=record_class, cutoff=cutoff)
+    held_users, held_groups = _active_holds()
+    started = timezone.now()
+    if record_class == "network_logs":
+        _purge_network_logs(run, cutoff, held_users, held_groups, batch_size, max_seconds, started, progress)
+    elif record_class == "audit_events":
+        _purge_audit_prefix(run, cutoff, held_users, held_groups, batch_size, progress)
+    else:
+        raise PolicyDenied("unknown_class", f"no purge for {record_class!r} yet")
+    RetentionRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), removed=run.removed)
+    audit_record(
+        actor=actor,
+        event_type="audit.retention_purged",
+        data={"class": record_class, "cutoff": cutoff.isoformat(), "removed": run.removed},
+    )
+    return run
+
+
+def _purge_network_logs(run, cutoff, held_users, held_groups, batch_size, max_seconds, started, progress):
+    held = Q(user_id__in=held_users) | Q(group_code__in=held_groups)
+    candidates = NetworkLog.objects.filter(occurred_at__lt=cutoff).exclude(held)
+    boundary = (
+        NetworkLog.objects.filter(occurred_at__lt=cutoff).order_by("-id").values_list("id", flat=True).first()
+    )
+    run.chain_anchor_seq = boundary  # digests wholly at or below this id are no longer verifiable row by row
+    RetentionRun.objects.filter(pk=run.pk).update(chain_anchor_seq=boundary)
+    while True:
+        with transaction.atomic():
+            ids = list(candidates.order_by("id").values_list("id", flat=True)[:batch_size])
+            if not ids:
+                break
+            removed, _detail = NetworkLog.objects.filter(id__in=ids).delete()
+        run.removed += removed
+        if progress:
+            progress(run.removed)
+        if max_seconds is not None and (timezone.now() - started).total_seconds() > max_seconds:
+            break
+
+
+def _purge_audit_prefix(run, cutoff, held_users, held_groups, batch_size, progress):
+    """Audit events go only as a prefix of the chain: up to the first row that is young enough or held,
+    so what remains is one unbroken chain whose first link is recorded as the anchor."""
+    held = (
+        Q(actor_id__in=held_users)
+        | Q(group_code__in=held_groups)
+        | Q(target_type="identity.user", target_id__in=[str(u) for u in held_users])
+    )
+    stop = (
+        AuditEvent.objects.filter(Q(occurred_at__gte=cutoff) | held)
+        .order_by("seq")
+        .values("seq", "prev_hash")
+        .first()
+    )
+    if stop is None:
+        return
+    run.chain_anchor_seq, run.chain_anchor_prev_hash = stop["seq"], stop["prev_hash"]
+    RetentionRun.objects.filter(pk=run.pk).update(
+        chain_anchor_seq=stop["seq"], chain_anchor_prev_hash=stop["prev_hash"]
+    )
+    while True:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL qunzu.retention = 'on'")
+            seqs = list(
+                AuditEvent.objects.filter(seq__lt=stop["seq"])
+                .order_by("seq")
+                .values_list("seq", flat=True)[:batch_size]
+            )
+            if not seqs:
+                break
+            removed, _detail = AuditEvent.objects.filter(seq__in=seqs).delete()
+        run.removed += removed
+        if progress:
+            progress(run.removed)

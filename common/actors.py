@@ -8,15 +8,57 @@ from enum import StrEnum
 from typing import Any
 
 
-def client_ip(meta) -> str | None:
-    """The client address as the server saw it, if it is a valid IP address (never a forged string).
-
-    Which proxies may set it is the ASGI server's business (uvicorn's FORWARDED_ALLOW_IPS)."""
-    raw = (meta or {}).get("REMOTE_ADDR") or ""
+def _valid_ip(raw) -> str | None:
     try:
-        return str(ipaddress.ip_address(raw))
+        return str(ipaddress.ip_address(str(raw or "").strip()))
     except ValueError:
         return None
+
+
+def _trusted(ip: str | None) -> bool:
+    from django.conf import settings
+
+    if ip is None:
+        return False
+    address = ipaddress.ip_address(ip)
+    return any(address in ipaddress.ip_network(net, strict=False) for net in settings.TRUSTED_PROXIES)
+
+
+def client_address(meta) -> tuple[str | None, int | None]:
+    """The client's address and source port (R13.2). Forwarded headers are believed only when the
+    request came from a configured trusted proxy; anything that is not a valid address is dropped."""
+    from django.conf import settings
+
+    meta = meta or {}
+    ip = _valid_ip(meta.get("REMOTE_ADDR"))
+    raw_port = str(meta.get("REMOTE_PORT") or "")
+    port = int(raw_port) if raw_port.isdigit() and int(raw_port) < 65536 else None
+    if _trusted(ip) and meta.get("HTTP_X_FORWARDED_FOR"):
+        hops = [_valid_ip(hop) for hop in str(meta["HTTP_X_FORWARDED_FOR"]).split(",")]
+        for hop in reversed(hops):  # the nearest hop that is not one of our proxies is the client
+            if hop is None:
+                break
+            if not _trusted(hop):
+                ip = hop
+                forwarded_port = str(meta.get(settings.CLIENT_PORT_HEADER) or "")
+                port = (
+                    int(forwarded_port) if forwarded_port.isdigit() and int(forwarded_port) < 65536 else None
+                )
+                break
+    return ip, port
+
+
+def client_ip(meta) -> str | None:
+    return client_address(meta)[0]
+
+
+def scope_meta(scope) -> dict:
+    """A socket's scope in the shape of request.META, for ``client_address``."""
+    client = scope.get("client") or (None, None)
+    meta = {"REMOTE_ADDR": client[0], "REMOTE_PORT": client[1]}
+    for name, value in scope.get("headers") or []:
+        meta["HTTP_" + name.decode("latin-1").upper().replace("-", "_")] = value.decode("latin-1")
+    return meta
 
 
 class ActorKind(StrEnum):
@@ -60,18 +102,13 @@ class Actor:
 
     @classmethod
     def from_request(cls, request, *, door: Door = Door.WEB) -> Actor:
-        meta = request.META
-        port = str(meta.get("REMOTE_PORT") or "")
-        return cls.for_user(
-            request.user, door=door, ip=client_ip(meta), port=int(port) if port.isdigit() else None
-        )
+        ip, port = client_address(request.META)
+        return cls.for_user(request.user, door=door, ip=ip, port=port)
 
     @classmethod
     def from_scope(cls, scope) -> Actor:
-        client = scope.get("client") or (None, None)
-        return cls.for_user(
-            scope.get("user"), door=Door.WS, ip=client_ip({"REMOTE_ADDR": client[0]}), port=client[1]
-        )
+        ip, port = client_address(scope_meta(scope))
+        return cls.for_user(scope.get("user"), door=Door.WS, ip=ip, port=port)
 
     @classmethod
     def system(cls, *, door: Door = Door.TASK) -> Actor:

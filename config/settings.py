@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.NetworkLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -186,6 +187,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {  # installed into django-celery-beat, where staff can change them
+    "seal-network-logs": {"task": "audit.network_log_seal", "schedule": 300.0},
+    "verify-audit-chain": {"task": "audit.verify", "schedule": 3600.0},
+    "retention-purge": {"task": "audit.retention_purge", "schedule": 24 * 3600.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -221,6 +227,25 @@ LOGIN_SLOWDOWN_AFTER = 3  # failures before each further try must wait (doubling
 LOGIN_LOCK_AFTER = 10  # failures before the account (or address) is locked
 LOGIN_LOCK_SECONDS = 15 * 60
 LOGIN_FAILURE_WINDOW_SECONDS = 60 * 60
+
+# Logs and retention (R13.2): days per record class; nothing goes below 180 days (a system check and the
+# purge both refuse). Digests of the network logs are also appended, signed, to a file outside the database.
+RETENTION_DAYS = {
+    "audit_events": env.int("RETENTION_AUDIT_EVENTS_DAYS", default=3 * 365),
+    "network_logs": env.int("RETENTION_NETWORK_LOGS_DAYS", default=180),
+    "removed_messages": env.int("RETENTION_REMOVED_MESSAGES_DAYS", default=180),
+    "evidence_snapshots": env.int("RETENTION_EVIDENCE_DAYS", default=3 * 365),
+    "retention_locked_accounts": env.int("RETENTION_LOCKED_ACCOUNTS_DAYS", default=180),
+}
+AUDIT_DIGEST_EXPORT_PATH = env.str(
+    "AUDIT_DIGEST_EXPORT_PATH", default=str(BASE_DIR / "var" / "audit-digests.jsonl")
+)
+AUDIT_DIGEST_KEY = env.str("AUDIT_DIGEST_KEY", default="" if PRODUCTION else f"digest:{SECRET_KEY}")
+if PRODUCTION and len(AUDIT_DIGEST_KEY) < 32:
+    raise ImproperlyConfigured("AUDIT_DIGEST_KEY (32+ characters) must be set in production")
+# Proxies whose X-Forwarded-For / X-Client-Port headers are believed for the client address and port.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+CLIENT_PORT_HEADER = env.str("CLIENT_PORT_HEADER", default="HTTP_X_CLIENT_PORT")
 
 # Chat limits are data: the policies read them from here.
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=2000)

@@ -20,6 +20,8 @@ from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from audit.models import NetworkLogKind
+from audit.services import network_log_write
 from common.actors import Actor
 from common.policies import PolicyDenied
 from common.realtime import group_channel, user_channel
@@ -53,6 +55,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group_channel(group_id), self.channel_name)
         await self.channel_layer.group_add(user_channel(user.pk), self.channel_name)
         await self.accept()
+        await database_sync_to_async(network_log_write)(actor=self.actor, kind=NetworkLogKind.WS_CONNECT)
         await self.send_json(
             {
                 "type": "hello",
@@ -65,6 +68,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if not hasattr(self, "groups_by_id"):
             return
+        await database_sync_to_async(network_log_write)(
+            actor=self.actor, kind=NetworkLogKind.WS_DISCONNECT, detail={"code": code}
+        )
         for group_id in self.groups_by_id:
             await self.channel_layer.group_discard(group_channel(group_id), self.channel_name)
         await self.channel_layer.group_discard(user_channel(self.user.pk), self.channel_name)

@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from audit.services import audit_record
+from audit.models import NetworkLogKind
+from audit.services import audit_record, network_log_write
 from common.actors import Actor
 from common.realtime import group_channel, publish_on_commit, user_channel
 from groups import policies
@@ -188,11 +189,13 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
             message = Message.objects.create(
                 group=group, seq=seq, sender=actor.user, client_msg_id=client_msg_id, body=body
             )
-            audit_record(
+            # Message metadata goes to the network log (R13.2), not the audit chain: no global lock.
+            network_log_write(
                 actor=actor,
-                event_type="groups.message_sent",
-                target=message,
-                data={"code": group.code, "seq": seq},
+                kind=NetworkLogKind.MESSAGE,
+                group_code=group.code,
+                message_id=message.pk,
+                detail={"seq": seq},
             )
             payload = message_payload(message, sender_role=membership_role)
             publish_on_commit(group_channel(group.pk), {"type": "chat.message", "message": payload})

@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 from django.utils import timezone
 
-from audit.services import audit_record
-from common.actors import Actor, Door, client_ip
+from audit.models import NetworkLogKind
+from audit.services import audit_record, network_log_write
+from common.actors import Actor, Door, client_address
 from common.crypto import lookup_hash
 from common.realtime import publish_now, user_channel
 from identity.idnumber import mask_phone, parse_mobile
@@ -19,15 +20,15 @@ def _actor(request, user) -> Actor:
     authentication again from inside a failed authentication."""
     if request is None:
         return Actor.for_user(user, door=Door.WEB) if user is not None else Actor.system(door=Door.WEB)
-    meta = getattr(request, "_request", request).META
-    port = str(meta.get("REMOTE_PORT") or "")
-    return Actor.for_user(user, door=Door.WEB, ip=client_ip(meta), port=int(port) if port.isdigit() else None)
+    ip, port = client_address(getattr(request, "_request", request).META)
+    return Actor.for_user(user, door=Door.WEB, ip=ip, port=port)
 
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
     actor = _actor(request, user)
     audit_record(actor=actor, event_type="identity.login", target=user)
+    network_log_write(actor=actor, kind=NetworkLogKind.LOGIN)
     session = getattr(request, "session", None)
     if session is not None and session.session_key:
         user_session_record(
@@ -41,6 +42,7 @@ def _logged_in(sender, request, user, **kwargs):
 def _logged_out(sender, request, user, **kwargs):
     if user is not None:
         audit_record(actor=_actor(request, user), event_type="identity.logout", target=user)
+        network_log_write(actor=_actor(request, user), kind=NetworkLogKind.LOGOUT)
         session = getattr(request, "session", None)
         if session is not None and session.session_key:
             UserSession.objects.filter(session_key=session.session_key).update(ended_at=timezone.now())

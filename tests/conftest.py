@@ -48,3 +48,18 @@ def group(owner, member):
     services.membership_join(actor=actor_for(member), group=chat, invite_token=chat.invite_token)
     chat.refresh_from_db()
     return chat
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Transactional tests empty the tables with TRUNCATE, which the audit trail's append-only trigger
+    refuses. The test database therefore starts with the retention switch on; the trigger's own tests
+    switch it off for their transaction (``SET LOCAL qunzu.retention = 'off'``), as production always is."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                name = connection.settings_dict["NAME"]
+                cursor.execute(f"ALTER DATABASE \"{name}\" SET qunzu.retention = 'on'")
+                cursor.execute("SET qunzu.retention = 'on'")

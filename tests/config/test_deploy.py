@@ -15,6 +15,7 @@ PRODUCTION_ENV = {
     "FIELD_ENCRYPTION_KEYS": "k1:" + "A" * 43,
     "FIELD_HASH_KEY": "h" * 40,
     "SMS_BACKEND": "common.sms.FileBackend",
+    "AUDIT_DIGEST_KEY": "d" * 40,
 }
 
 

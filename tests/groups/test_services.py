@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from audit.models import NetworkLog
 from audit.selectors import audit_event_list
 from common.actors import Door
 from common.policies import PolicyDenied
@@ -55,7 +56,11 @@ def test_message_send_assigns_next_seq_and_audits(group, member):
     assert created and message.seq == 1
     second, _ = services.message_send(actor=actor_for(member), group=group, body="再见", client_msg_id="c2")
     assert second.seq == 2
-    assert audit_event_list(event_type="groups.message_sent").count() == 2
+    logged = NetworkLog.objects.filter(kind="message", group_code=group.code).order_by("id")
+    assert [(row.user_id, row.message_id, row.ip) for row in logged] == [
+        (member.pk, message.pk, "127.0.0.1"),
+        (member.pk, second.pk, "127.0.0.1"),
+    ]
 
 
 def test_message_send_repeated_client_msg_id_returns_original(group, member):
