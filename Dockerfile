@@ -22,8 +22,7 @@ RUN DJANGO_SECRET_KEY="collectstatic-only-$(python -c 'import secrets; print(sec
 USER app
 
 EXPOSE 8000
-# Client addresses (logged for R13.2, used by rate limits) come from X-Forwarded-For only when the request
-# came from a proxy listed in FORWARDED_ALLOW_IPS (uvicorn reads it; set it to your TLS proxy's address).
-ENV FORWARDED_ALLOW_IPS=127.0.0.1
+# Client address and source port (R13.2) come from X-Forwarded-For / X-Client-Port only when the request
+# came from a proxy listed in TRUSTED_PROXIES (Django reads them, so the port survives too).
 CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "4", \
-     "--proxy-headers", "--lifespan", "off"]
+     "--lifespan", "off"]

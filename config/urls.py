@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("identity.urls")),
     path("legal/", include(identity_urls.legal_urlpatterns)),
     path("compliance/", include(identity_urls.compliance_urlpatterns)),
+    path("compliance/", include("audit.urls")),
     path("api/", include("groups.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -68,6 +68,11 @@ MATRIX = {
     ("review-queue", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     ("review-detail", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     ("review-detail", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("audit-search", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("audit-export", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("legal-holds", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("legal-holds", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("legal-hold-lift", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     # The Django admin is for platform staff only; none of these roles is staff.
     ("admin:index", "GET"): dict.fromkeys(ROLES, LOGIN),
 }
@@ -132,6 +137,7 @@ def _url(name, group):
         "legal-version": {"kind": "service-agreement", "version": 1},
         "legal-diff": {"kind": "service-agreement", "old": 1, "new": 1},
         "review-detail": {"pk": group.created_by.verification.pk},
+        "legal-hold-lift": {"pk": 1},
     }.get(name, {})
     return reverse(name, kwargs=kwargs)
 

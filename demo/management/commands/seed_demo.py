@@ -89,7 +89,11 @@ class Command(BaseCommand):
         reviewers, _ = AuthGroup.objects.get_or_create(name="Compliance reviewers")
         reviewers.permissions.add(
             *Permission.objects.filter(
-                codename__in=["review_identityverification", "reveal_identityverification"]
+                codename__in=[
+                    "review_identityverification",
+                    "reveal_identityverification",
+                    "export_auditevent",
+                ]
             )
         )
         for username, nickname, _, superuser in STAFF:

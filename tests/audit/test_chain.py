@@ -1,0 +1,261 @@
+"""R13.2: the audit chain, the network-log digests, their export, retention and legal holds."""
+
+import json
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.checks import run_checks
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+from django.utils import timezone
+
+from audit import services, verify
+from audit.models import AuditEvent, LegalHold, LogDigest, NetworkLog
+from common.actors import Actor, Door
+from common.policies import PolicyDenied
+from tests.conftest import actor_for
+from tests.factories import UserFactory
+
+SYSTEM = Actor.system(door=Door.TASK)
+
+
+@pytest.fixture(autouse=True)
+def _export_path(settings, tmp_path):
+    settings.AUDIT_DIGEST_EXPORT_PATH = str(tmp_path / "digests.jsonl")
+
+
+def _events(n=5):
+    for i in range(n):
+        services.audit_record(actor=SYSTEM, event_type="test.event", data={"i": i, "名": "值"})
+
+
+def _tamper(sql, params=()):
+    """Change rows behind the services' back, as an intruder with database access would."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL qunzu.retention = 'on'")
+        cursor.execute(sql, params)
+
+
+def _problems():
+    report = verify.verify_all()
+    return report.ok, " ".join(report.problems)
+
+
+def test_chain_r13_2_is_intact_after_appends(db):
+    _events(5)
+    report = verify.verify_all()
+    assert report.ok and report.checked_events >= 5
+    seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("UPDATE audit_auditevent SET data = '{\"i\": 99}' WHERE seq = 3", "#3: content does not match"),
+        ("DELETE FROM audit_auditevent WHERE seq = 3", "#3 is missing"),
+        ("UPDATE audit_auditevent SET event_type = 'forged' WHERE seq = 2", "#2: content does not match"),
+        ("DELETE FROM audit_auditevent WHERE seq <= 2", "does not start at #1"),
+    ],
+)
+def test_altered_or_deleted_events_r13_2_are_named(db, sql, expected):
+    _events(5)
+    _tamper(sql)
+    ok, problems = _problems()
+    assert not ok and expected in problems
+
+
+def test_reordered_events_r13_2_are_detected(db):
+    _events(5)
+    rows = {r.seq: r for r in AuditEvent.objects.filter(seq__in=[2, 3])}
+    _tamper("UPDATE audit_auditevent SET seq = -1 WHERE seq = 2")
+    _tamper("UPDATE audit_auditevent SET seq = 2 WHERE seq = 3")
+    _tamper("UPDATE audit_auditevent SET seq = 3 WHERE seq = -1")
+    assert rows
+    ok, problems = _problems()
+    assert not ok and "#2" in problems
+
+
+def test_truncated_tail_r13_2_is_caught_by_the_exported_head(db, django_capture_on_commit_callbacks):
+    _events(3)
+    NetworkLog.objects.create(occurred_at=timezone.now() - timedelta(minutes=5), kind="http", path="/")
+    with django_capture_on_commit_callbacks(execute=True):  # the export is written after commit
+        services.network_log_seal(actor=SYSTEM)
+    assert verify.verify_all().ok
+    last = AuditEvent.objects.order_by("-seq").first().seq
+    _tamper("DELETE FROM audit_auditevent WHERE seq >= %s", [last - 1])
+    _tamper("DELETE FROM audit_logdigest")
+    ok, problems = _problems()
+    assert not ok and ("gone" in problems or "no longer holds" in problems)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_auditevent SET event_type = 'x'",
+        "DELETE FROM audit_auditevent",
+        "TRUNCATE audit_auditevent",
+    ],
+)
+def test_trigger_r13_2_refuses_changes_outside_retention(db, sql):
+    _events(2)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET LOCAL qunzu.retention = 'off'")
+        cursor.execute(sql)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_writers_r13_2_keep_one_valid_chain():
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def write(n):
+        try:
+            barrier.wait()
+            for i in range(40):
+                services.audit_record(actor=SYSTEM, event_type="test.concurrent", data={"writer": n, "i": i})
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = verify.verify_all()
+    assert report.ok, report.problems
+    assert AuditEvent.objects.filter(event_type="test.concurrent").count() == 80
+
+
+def _logs(n, age=timedelta(minutes=5), **fields):
+    when = timezone.now() - age
+    NetworkLog.objects.bulk_create(
+        [NetworkLog(occurred_at=when, kind="http", path=f"/p/{i}", **fields) for i in range(n)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        (
+            "UPDATE audit_networklog SET ip = '10.9.9.9' WHERE id = (SELECT min(id) FROM audit_networklog)",
+            "altered",
+        ),
+        ("DELETE FROM audit_networklog WHERE id = (SELECT max(id) FROM audit_networklog)", "missing"),
+    ],
+)
+def test_network_log_digests_r13_2_catch_altered_and_missing_rows(db, tamper, expected):
+    _logs(10)
+    digest = services.network_log_seal(actor=SYSTEM)
+    assert digest.row_count == 10 and verify.verify_all().ok
+    _tamper(tamper)
+    ok, problems = _problems()
+    assert not ok and expected in problems
+
+
+def test_rows_newer_than_the_grace_period_wait_for_the_next_seal(db):
+    _logs(3)
+    _logs(2, age=timedelta(seconds=0))
+    assert services.network_log_seal(actor=SYSTEM).row_count == 3
+
+
+def test_rewriting_the_whole_digest_table_is_caught_by_the_signed_export(
+    db, settings, django_capture_on_commit_callbacks
+):
+    _logs(4)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.network_log_seal(actor=SYSTEM)
+    _tamper("UPDATE audit_networklog SET path = '/forged'")
+    from audit import chain
+
+    rows = list(NetworkLog.objects.order_by("id").values(*chain.LOG_FIELDS))
+    digest = LogDigest.objects.get()
+    fields = {
+        "first_id": digest.first_id,
+        "last_id": digest.last_id,
+        "row_count": 4,
+        "rows_hash": chain.rows_hash(rows),
+        "audit_seq": digest.audit_seq,
+        "audit_hash": digest.audit_hash,
+        "prev_hash": "",
+    }
+    LogDigest.objects.filter(pk=digest.pk).update(
+        rows_hash=fields["rows_hash"], hash=chain.digest_hash(**fields)
+    )
+    ok, problems = _problems()
+    assert not ok and "export" in problems
+    line = json.loads(Path(settings.AUDIT_DIGEST_EXPORT_PATH).read_text().splitlines()[0])
+    assert line["signature"] and line["digest"]["last_id"] == digest.last_id
+
+
+def test_retention_floor_r13_2_cannot_be_configured_away(settings):
+    settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "network_logs": 30}
+    errors = [e for e in run_checks() if e.id == "audit.E001"]
+    assert errors and "180" in errors[0].msg
+    assert services.retention_days("network_logs") == 180
+
+
+def test_retention_purge_r13_2_keeps_the_young_and_the_held(db, settings):
+    settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "network_logs": 30}  # below the floor: 180 applies
+    held_user = UserFactory()
+    staff = UserFactory(is_staff=True)
+    from django.contrib.auth.models import Permission
+
+    staff.user_permissions.add(Permission.objects.get(codename="export_auditevent"))
+    staff = type(staff).objects.get(pk=staff.pk)
+    _logs(5, age=timedelta(days=200))
+    _logs(2, age=timedelta(days=200), user_id=held_user.pk)
+    _logs(3, age=timedelta(days=100))  # past the configured 30 days, inside the 180-day floor
+    services.legal_hold_set(
+        actor=actor_for(staff), target_type="user", target_id=str(held_user.pk), reason="案件 1"
+    )
+    run = services.retention_purge(actor=SYSTEM, record_class="network_logs", batch_size=2)
+    assert run.removed == 5
+    assert NetworkLog.objects.filter(user_id=held_user.pk).count() == 2
+    assert NetworkLog.objects.filter(occurred_at__gt=timezone.now() - timedelta(days=180)).count() >= 3
+    again = services.retention_purge(actor=SYSTEM, record_class="network_logs")  # rerunnable
+    assert again.removed == 0
+
+
+def test_audit_purge_removes_only_an_old_prefix_and_the_chain_still_verifies(db):
+    _events(4)
+    old = timezone.now() - timedelta(days=4 * 365)
+    _tamper("UPDATE audit_auditevent SET occurred_at = %s WHERE seq <= 3", [old])
+    # Re-seal the altered rows' hashes as if they had been written then (the test's time travel).
+    from audit import chain
+
+    prev = ""
+    for event in AuditEvent.objects.order_by("seq"):
+        row = {f: getattr(event, f) for f in chain.EVENT_FIELDS if f not in ("actor_id", "prev_hash")}
+        row.update(actor_id=event.actor_id, prev_hash=prev)
+        _tamper(
+            "UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE seq = %s",
+            [prev, chain.event_hash(row), event.seq],
+        )
+        prev = chain.event_hash(row)
+    assert verify.verify_all().ok
+    run = services.retention_purge(actor=SYSTEM, record_class="audit_events")
+    assert run.removed == 3
+    assert AuditEvent.objects.order_by("seq").first().seq == 4
+    assert verify.verify_all().ok
+
+
+def test_legal_holds_need_compliance_staff_and_a_reason(db):
+    member = UserFactory()
+    with pytest.raises(PolicyDenied):
+        services.legal_hold_set(actor=actor_for(member), target_type="user", target_id="1", reason="x")
+    with pytest.raises(PolicyDenied) as info:
+        services.legal_hold_set(actor=SYSTEM, target_type="user", target_id="1", reason=" ")
+    assert info.value.code == "reason_required"
+    assert not LegalHold.objects.exists()
