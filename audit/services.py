@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -232,12 +233,15 @@ def retention_purge(
     *,
     actor: Actor,
     record_class: str,
-    batch_size: int = 10_000,
+    batch_size: int = 5_000,
+    pause_seconds: float | None = None,
     max_seconds: float | None = None,
     progress=None,
 ) -> RetentionRun:
     """R13.2: remove records past their retention period, in batches, never below the 180-day floor and
-    never anything held. ``progress(done)`` is called after each batch."""
+    never anything held. ``progress(done)`` is called after each batch. Between batches it pauses
+    (``RETENTION_PURGE_PAUSE_SECONDS``) so that the inserts it shares the database with stay fast."""
+    pause = settings.RETENTION_PURGE_PAUSE_SECONDS if pause_seconds is None else pause_seconds
     days = retention_days(record_class)
     if days < RETENTION_FLOOR_DAYS:  # unreachable by configuration; kept as the last line of defence
         raise PolicyDenied("retention_floor", "retention below the floor")
@@ -246,7 +250,9 @@ def retention_purge(
     held_users, held_groups = _active_holds()
     started = timezone.now()
     if record_class == "network_logs":
-        _purge_network_logs(run, cutoff, held_users, held_groups, batch_size, max_seconds, started, progress)
+        _purge_network_logs(
+            run, cutoff, held_users, held_groups, batch_size, max_seconds, started, progress, pause
+        )
     elif record_class == "audit_events":
         _purge_audit_prefix(run, cutoff, held_users, held_groups, batch_size, progress)
     else:
@@ -260,23 +266,28 @@ def retention_purge(
     return run
 
 
-def _purge_network_logs(run, cutoff, held_users, held_groups, batch_size, max_seconds, started, progress):
+def _purge_network_logs(
+    run, cutoff, held_users, held_groups, batch_size, max_seconds, started, progress, pause
+):
+    """Delete expired rows in id windows (ids grow with time), each window its own short transaction."""
     held = Q(user_id__in=held_users) | Q(group_code__in=held_groups)
-    candidates = NetworkLog.objects.filter(occurred_at__lt=cutoff).exclude(held)
-    boundary = (
-        NetworkLog.objects.filter(occurred_at__lt=cutoff).order_by("-id").values_list("id", flat=True).first()
-    )
+    expired = NetworkLog.objects.filter(occurred_at__lt=cutoff)
+    boundary = expired.order_by("-id").values_list("id", flat=True).first()
     run.chain_anchor_seq = boundary  # digests wholly at or below this id are no longer verifiable row by row
     RetentionRun.objects.filter(pk=run.pk).update(chain_anchor_seq=boundary)
-    while True:
+    low = expired.exclude(held).order_by("id").values_list("id", flat=True).first()
+    if boundary is None or low is None:
+        return
+    while low <= boundary:
+        high = min(low + batch_size, boundary + 1)
         with transaction.atomic():
-            ids = list(candidates.order_by("id").values_list("id", flat=True)[:batch_size])
-            if not ids:
-                break
-            removed, _detail = NetworkLog.objects.filter(id__in=ids).delete()
+            removed, _detail = expired.exclude(held).filter(id__gte=low, id__lt=high).delete()
         run.removed += removed
+        low = high
         if progress:
             progress(run.removed)
+        if pause and removed:
+            time.sleep(pause)
         if max_seconds is not None and (timezone.now() - started).total_seconds() > max_seconds:
             break
 

@@ -1,0 +1,76 @@
+"""Shared set-up for the benchmarks: a dedicated PostgreSQL database, Django, results as JSON.
+
+Every benchmark measures the project against a baseline in the same run and reports the ratio; absolute
+figures are printed for information (machines here are shared and noisy).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def setup_django(name: str = "qunzu_bench") -> None:
+    """Point Django at a fresh benchmark database on the PostgreSQL of DATABASE_URL and migrate it."""
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        sys.exit("The benchmarks need DATABASE_URL pointing at PostgreSQL (make bench sets it).")
+    admin = psycopg.connect(base.replace("postgres://", "postgresql://", 1), autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT))
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True)
+    import django
+
+    django.setup()
+
+
+def percentile(values, q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed(fn, *args, **kwargs):
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def write_results(name: str, results: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    results = {
+        "benchmark": name,
+        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores",
+        "python": platform.python_version(),
+        **results,
+    }
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+def print_table(title: str, rows: list[tuple]) -> None:
+    print(f"\n{title}")
+    width = max(len(str(r[0])) for r in rows)
+    for label, value, *rest in rows:
+        extra = f"  {rest[0]}" if rest else ""
+        print(f"  {label:<{width}}  {value}{extra}")
+
+
+def median(values) -> float:
+    return statistics.median(values) if values else 0.0
