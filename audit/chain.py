@@ -79,3 +79,33 @@ def digest_hash(*, first_id, last_id, row_count, rows_hash, audit_seq, audit_has
 
 def sign(key: str, text: str) -> str:
     return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+# PostgreSQL computes the chain itself (migration 0006): the canonical text is every field, length-
+# prefixed, joined by U+001F, so that no value can pass for two; the time is in epoch microseconds.
+_SQL_FIELDS = (
+    "{a}.seq::text",
+    "(extract(epoch FROM {a}.occurred_at) * 1000000)::bigint::text",
+    "{a}.event_type",
+    "{a}.actor_id::text",
+    "{a}.actor_kind",
+    "{a}.door",
+    "host({a}.ip)",
+    "{a}.port::text",
+    "{a}.target_type",
+    "{a}.target_id",
+    "{a}.group_code",
+    "{a}.reason",
+    "{a}.data::text",
+    "{a}.prev_hash",
+)
+
+
+def sql_event_digest(alias: str) -> str:
+    """The SQL expression of an event's hash, for row alias ``alias`` (``NEW`` in the trigger)."""
+    parts = []
+    for template in _SQL_FIELDS:
+        field = template.format(a=alias)
+        parts.append(f"length(coalesce({field}, ''))")
+        parts.append(f"coalesce({field}, '')")
+    return f"encode(sha256(convert_to(concat_ws(chr(31), {', '.join(parts)}), 'UTF8')), 'hex')"

@@ -76,12 +76,35 @@ def audit_record(
         "reason": reason,
         "data": data,
     }
-    with transaction.atomic():
-        _lock_chain()
-        head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
-        row["seq"] = (head["seq"] + 1) if head else 1
-        row["prev_hash"] = head["hash"] if head else ""
-        return AuditEvent.objects.create(**row, hash=chain.event_hash(row))
+    # One INSERT per append. On PostgreSQL a trigger takes the chain lock and computes seq, prev_hash and
+    # hash inside the statement (migration 0006); elsewhere (SQLite) they are computed here under the
+    # database's write lock. The lock is held until commit, so everything inside it is kept short.
+    table = AuditEvent._meta.db_table
+    meta = AuditEvent._meta
+    in_database = connection.vendor == "postgresql"
+    with transaction.atomic(), connection.cursor() as cursor:
+        if not in_database:
+            cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608 (fixed name)
+            head = cursor.fetchone()
+            row["seq"] = (head[0] + 1) if head else 1
+            row["prev_hash"] = head[1] if head else ""
+            row["hash"] = chain.event_hash(row)
+        columns = [name for name in (*chain.EVENT_FIELDS, "hash") if name in row]
+        values = [
+            meta.get_field("actor").get_db_prep_value(row[name], connection)
+            if name == "actor_id"
+            else meta.get_field(name).get_db_prep_save(row[name], connection)
+            for name in columns
+        ]
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "  # noqa: S608
+            "RETURNING id, seq, prev_hash, hash",
+            values,
+        )
+        pk, row["seq"], row["prev_hash"], row["hash"] = cursor.fetchone()
+    event = AuditEvent(pk=pk, **row)
+    event._state.adding = False
+    return event
 
 
 def network_log_write(*, actor: Actor, kind: str, **fields) -> None:

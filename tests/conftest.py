@@ -16,6 +16,7 @@ def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.SMS_BACKEND = "common.sms.LocmemBackend"
     settings.IDENTITY_VERIFIER = "fake"
+    settings.AUDIT_VERIFY_WORKERS = 1  # worker threads cannot see a test's uncommitted rows
     sms.outbox.clear()
     cache.clear()  # throttle counters must not leak between tests
     app.conf.task_always_eager = True

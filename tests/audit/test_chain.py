@@ -138,6 +138,18 @@ def test_two_concurrent_writers_r13_2_keep_one_valid_chain():
     assert AuditEvent.objects.filter(event_type="test.concurrent").count() == 80
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("workers", [2, 3])
+def test_parallel_verification_checks_the_links_between_ranges(settings, workers):
+    settings.AUDIT_VERIFY_WORKERS = workers
+    _events(30)
+    assert verify.verify_all().ok
+    middle = AuditEvent.objects.order_by("seq")[14]
+    _tamper("UPDATE audit_auditevent SET prev_hash = 'x' WHERE seq = %s", [middle.seq])
+    ok, problems = _problems()
+    assert not ok and f"#{middle.seq}" in problems
+
+
 def _logs(n, age=timedelta(minutes=5), **fields):
     when = timezone.now() - age
     NetworkLog.objects.bulk_create(
@@ -232,23 +244,36 @@ def test_audit_purge_removes_only_an_old_prefix_and_the_chain_still_verifies(db)
     _events(4)
     old = timezone.now() - timedelta(days=4 * 365)
     _tamper("UPDATE audit_auditevent SET occurred_at = %s WHERE seq <= 3", [old])
-    # Re-seal the altered rows' hashes as if they had been written then (the test's time travel).
-    from audit import chain
-
-    prev = ""
-    for event in AuditEvent.objects.order_by("seq"):
-        row = {f: getattr(event, f) for f in chain.EVENT_FIELDS if f not in ("actor_id", "prev_hash")}
-        row.update(actor_id=event.actor_id, prev_hash=prev)
-        _tamper(
-            "UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE seq = %s",
-            [prev, chain.event_hash(row), event.seq],
-        )
-        prev = chain.event_hash(row)
+    _reseal()  # as if they had been written then (the test's time travel)
     assert verify.verify_all().ok
     run = services.retention_purge(actor=SYSTEM, record_class="audit_events")
     assert run.removed == 3
     assert AuditEvent.objects.order_by("seq").first().seq == 4
     assert verify.verify_all().ok
+
+
+def _reseal():
+    """Recompute every hash in order, the way the chain was built (SQL on PostgreSQL, Python elsewhere)."""
+    from audit import chain
+
+    if connection.vendor == "postgresql":
+        _tamper(f"""
+            DO $$ DECLARE r audit_auditevent; prev text := ''; BEGIN
+              FOR r IN SELECT * FROM audit_auditevent ORDER BY seq LOOP
+                r.prev_hash := prev;
+                prev := {chain.sql_event_digest("r")};
+                UPDATE audit_auditevent SET prev_hash = r.prev_hash, hash = prev WHERE id = r.id;
+              END LOOP; END $$;""")
+        return
+    prev = ""
+    for event in AuditEvent.objects.order_by("seq"):
+        row = {f: getattr(event, f) for f in chain.EVENT_FIELDS}
+        row["prev_hash"] = prev
+        prev = chain.event_hash(row)
+        _tamper(
+            "UPDATE audit_auditevent SET prev_hash = %s, hash = %s WHERE seq = %s",
+            [row["prev_hash"], prev, event.seq],
+        )
 
 
 def test_legal_holds_need_compliance_staff_and_a_reason(db):
