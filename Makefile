@@ -15,7 +15,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 CHROMIUM_PATH ?= /usr/bin/chromium
 
-.PHONY: run test install lint test-unit test-e2e check-services messages clean
+.PHONY: run test install lint test-unit test-e2e check-services messages bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -58,6 +58,9 @@ messages: install
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=.tools --ignore=tests --ignore=bench --no-obsolete
 	$(PY) scripts/zh_hans.py
 	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=.tools
+
+bench: install check-services  # BENCH_ARGS=--quick for the small sizes
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) staticfiles test-results

@@ -81,17 +81,18 @@ def sign(key: str, text: str) -> str:
     return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
 
 
-# PostgreSQL computes the chain itself (migration 0006): the canonical text is every field, length-
-# prefixed, joined by U+001F, so that no value can pass for two; the time is in epoch microseconds.
+# PostgreSQL computes the chain itself (migration 0006). The canonical text is PostgreSQL's own text form
+# of a record of the fields (it quotes any value holding a delimiter, so no value can pass for two); the
+# time is in epoch microseconds and the address in host() form, so no session setting changes the text.
 _SQL_FIELDS = (
-    "{a}.seq::text",
-    "(extract(epoch FROM {a}.occurred_at) * 1000000)::bigint::text",
+    "{a}.seq",
+    "(extract(epoch FROM {a}.occurred_at) * 1000000)::bigint",
     "{a}.event_type",
-    "{a}.actor_id::text",
+    "{a}.actor_id",
     "{a}.actor_kind",
     "{a}.door",
     "host({a}.ip)",
-    "{a}.port::text",
+    "{a}.port",
     "{a}.target_type",
     "{a}.target_id",
     "{a}.group_code",
@@ -103,9 +104,5 @@ _SQL_FIELDS = (
 
 def sql_event_digest(alias: str) -> str:
     """The SQL expression of an event's hash, for row alias ``alias`` (``NEW`` in the trigger)."""
-    parts = []
-    for template in _SQL_FIELDS:
-        field = template.format(a=alias)
-        parts.append(f"length(coalesce({field}, ''))")
-        parts.append(f"coalesce({field}, '')")
-    return f"encode(sha256(convert_to(concat_ws(chr(31), {', '.join(parts)}), 'UTF8')), 'hex')"
+    fields = ", ".join(template.format(a=alias) for template in _SQL_FIELDS)
+    return f"encode(sha256(convert_to(ROW({fields})::text, 'UTF8')), 'hex')"

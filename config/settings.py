@@ -238,7 +238,7 @@ RETENTION_DAYS = {
     "retention_locked_accounts": env.int("RETENTION_LOCKED_ACCOUNTS_DAYS", default=180),
 }
 AUDIT_VERIFY_WORKERS = env.int("AUDIT_VERIFY_WORKERS", default=2)  # parallel ranges on PostgreSQL
-RETENTION_PURGE_PAUSE_SECONDS = env.float("RETENTION_PURGE_PAUSE_SECONDS", default=0.01)
+RETENTION_PURGE_PAUSE_SECONDS = env.float("RETENTION_PURGE_PAUSE_SECONDS", default=0.02)
 AUDIT_DIGEST_EXPORT_PATH = env.str(
     "AUDIT_DIGEST_EXPORT_PATH", default=str(BASE_DIR / "var" / "audit-digests.jsonl")
 )

@@ -1,0 +1,10 @@
+"""`make bench`: every benchmark against its baseline in the same run (``--quick``: small sizes)."""
+
+import sys
+
+from bench import audit_chain, retention
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    for benchmark in (audit_chain, retention):
+        benchmark.main(args)
