@@ -36,3 +36,11 @@ class HoldForm(forms.Form):
 
 class LiftForm(forms.Form):
     reason = forms.CharField(label=_("Why the hold can end"), max_length=500)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("since", "until"):
+            value = cleaned.get(name)
+            if value is not None and not 2000 <= value.year <= 2100:
+                self.add_error(name, _("Choose a date between 2000 and 2100."))
+        return cleaned

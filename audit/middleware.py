@@ -17,7 +17,7 @@ class NetworkLogMiddleware:
                 actor=Actor.from_request(request),
                 kind=NetworkLogKind.HTTP,
                 method=request.method[:8],
-                path=request.path[:300],
+                path=request.path.replace("\x00", "")[:300],
                 status=response.status_code,
             )
         return response

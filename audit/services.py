@@ -27,8 +27,11 @@ from audit.models import AuditEvent, HoldTarget, LegalHold, LogDigest, NetworkLo
 from common.actors import Actor
 from common.policies import PolicyDenied
 
-AUDIT_CHAIN_LOCK = 0x51A0_0A0D  # pg_advisory_xact_lock key for appends to the chain
-RETENTION_FLOOR_DAYS = 180  # Cybersecurity Law art. 21 (art. 23 from 2026): at least six months
+AUDIT_CHAIN_LOCK = 0x51A0_0A0D  # pg_advisory_xact_lock key for appends to the chain (also in migration 0006)
+SEAL_LOCK = 0x51A0_0A0E
+# Cybersecurity Law art. 21 (art. 23 from 2026): at least six months. Six calendar months can span 184
+# days, so the floor is 184: never younger than 180 days, whatever the months.
+RETENTION_FLOOR_DAYS = 184
 
 
 def _scrub(value):
@@ -42,10 +45,10 @@ def _scrub(value):
     return value
 
 
-def _lock_chain() -> None:
+def _lock(key: int) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def audit_record(
@@ -123,15 +126,18 @@ def network_log_seal(*, actor: Actor, grace_seconds: int = 30, batch: int = 50_0
     """Seal network-log rows written since the last seal (older than ``grace_seconds``, so that no
     transaction still writing into the range is missed), chained to the last digest and the audit head."""
     with transaction.atomic():
-        _lock_chain()
+        _lock(SEAL_LOCK)  # its own lock: sealing never stalls audit appends
         last = LogDigest.objects.order_by("-last_id").first()
         after = last.last_id if last else 0
         horizon = timezone.now() - timedelta(seconds=grace_seconds)
-        rows = list(
-            NetworkLog.objects.filter(id__gt=after, occurred_at__lt=horizon)
-            .order_by("id")
-            .values(*chain.LOG_FIELDS)[:batch]
+        candidates = list(
+            NetworkLog.objects.filter(id__gt=after).order_by("id").values(*chain.LOG_FIELDS)[:batch]
         )
+        rows = []
+        for row in candidates:  # a contiguous run of ids, stopping at the first row still too young
+            if row["occurred_at"] >= horizon:
+                break
+            rows.append(row)
         if not rows:
             return None
         head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first() or {"seq": None, "hash": ""}

@@ -75,6 +75,9 @@ def _verify_chain_in_database(report: Report, anchor) -> None:
         for seq, prev_hash, stored, computed, prev_seq, position in rows:
             if position == 1:
                 if number > 0:
+                    if seq != ranges[number][0]:  # the overlap row itself is gone
+                        report.fail(f"audit event #{ranges[number][0]} is missing (next present: #{seq})")
+                        return
                     continue  # the overlap row, checked by the previous range
                 if seq != expected_seq or prev_hash != expected_prev:
                     where = (
@@ -201,10 +204,16 @@ def verify_export(report: Report) -> None:
     """The signed export outside the database must match the digests inside it (a full rewrite shows)."""
     path = Path(settings.AUDIT_DIGEST_EXPORT_PATH)
     if not path.exists():
+        if LogDigest.objects.exists():
+            report.fail(f"the digest export {path} is missing")
         return
     stored = {d.last_id: d.hash for d in LogDigest.objects.all()}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        entry = json.loads(line)
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            report.fail(f"digest export line {number}: not a complete record")
+            return
         text = json.dumps(entry["digest"], sort_keys=True, separators=(",", ":"))
         if chain.sign(settings.AUDIT_DIGEST_KEY, text) != entry["signature"]:
             report.fail(f"digest export line {number}: bad signature")

@@ -63,9 +63,10 @@ def _user_id(raw: str) -> int:
     users = get_user_model().objects
     found = users.filter(username__iexact=raw).first()
     has_phone = any(f.name == "phone" for f in users.model._meta.fields)
-    if found is None and has_phone and raw.isdigit() and len(raw) == 11:
+    digits = raw.isascii() and raw.isdigit()
+    if found is None and has_phone and digits and len(raw) == 11:
         found = users.filter(phone=f"+86{raw}").first()
-    if found is None and raw.isdigit() and len(raw) < 11:
+    if found is None and digits and len(raw) < 11:
         found = users.filter(pk=int(raw)).first()
     return found.pk if found else -1
 
@@ -169,7 +170,7 @@ def audit_export(request):
 def _csv_safe(value):
     """Cells that a spreadsheet would run as a formula are quoted as text."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @login_required

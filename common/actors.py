@@ -9,10 +9,16 @@ from typing import Any
 
 
 def _valid_ip(raw) -> str | None:
+    """A valid address in its normal form, without an IPv6 zone (which PostgreSQL's inet refuses)."""
     try:
-        return str(ipaddress.ip_address(str(raw or "").strip()))
+        return str(ipaddress.ip_address(str(raw or "").strip().split("%")[0]))
     except ValueError:
         return None
+
+
+def _valid_port(raw) -> int | None:
+    text = str(raw or "")
+    return int(text) if text.isascii() and text.isdigit() and int(text) < 65536 else None
 
 
 def _trusted(ip: str | None) -> bool:
@@ -31,8 +37,7 @@ def client_address(meta) -> tuple[str | None, int | None]:
 
     meta = meta or {}
     ip = _valid_ip(meta.get("REMOTE_ADDR"))
-    raw_port = str(meta.get("REMOTE_PORT") or "")
-    port = int(raw_port) if raw_port.isdigit() and int(raw_port) < 65536 else None
+    port = _valid_port(meta.get("REMOTE_PORT"))
     if _trusted(ip) and meta.get("HTTP_X_FORWARDED_FOR"):
         hops = [_valid_ip(hop) for hop in str(meta["HTTP_X_FORWARDED_FOR"]).split(",")]
         for hop in reversed(hops):  # the nearest hop that is not one of our proxies is the client
@@ -40,10 +45,7 @@ def client_address(meta) -> tuple[str | None, int | None]:
                 break
             if not _trusted(hop):
                 ip = hop
-                forwarded_port = str(meta.get(settings.CLIENT_PORT_HEADER) or "")
-                port = (
-                    int(forwarded_port) if forwarded_port.isdigit() and int(forwarded_port) < 65536 else None
-                )
+                port = _valid_port(meta.get(settings.CLIENT_PORT_HEADER))
                 break
     return ip, port
 

@@ -1,8 +1,8 @@
 """On PostgreSQL the chain is computed by the database itself, in one statement per append.
 
 A BEFORE INSERT trigger takes the chain's advisory lock, reads the head (a fresh snapshot, after the
-lock), sets ``seq`` and ``prev_hash`` and computes ``hash`` = SHA-256 of the row's canonical text: every
-field length-prefixed, so no value can pass for two. Verification uses the same SQL function, so it runs
+lock), sets ``seq`` and ``prev_hash`` and computes ``hash`` = SHA-256 of the row's canonical text
+(``audit.chain.sql_event_digest``: PostgreSQL's text form of a record of the fields). Verification uses the same SQL function, so it runs
 at database speed. (SQLite, the embedded default, keeps the Python implementation in ``audit.chain``.)
 """
 
@@ -17,7 +17,8 @@ DECLARE
     last_hash text;
 BEGIN
     PERFORM pg_advisory_xact_lock(1369442829);
-    SELECT seq, hash INTO last_seq, last_hash FROM audit_auditevent ORDER BY seq DESC LIMIT 1;
+    SELECT seq, hash INTO last_seq, last_hash FROM audit_auditevent WHERE seq IS NOT NULL
+        ORDER BY seq DESC LIMIT 1;
     NEW.seq := coalesce(last_seq, 0) + 1;
     NEW.prev_hash := coalesce(last_hash, '');
     NEW.hash := {sql_event_digest("NEW")};

@@ -54,3 +54,30 @@ def test_http_requests_of_signed_in_users_are_network_logged_with_address_and_po
 def test_anonymous_requests_are_not_network_logged(client, db):
     client.get(reverse("login"))
     assert not NetworkLog.objects.filter(kind="http").exists()
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        ({"REMOTE_ADDR": "fe80::1%eth0", "REMOTE_PORT": "5"}, ("fe80::1", 5)),
+        (
+            {
+                "REMOTE_ADDR": "10.0.0.2",
+                "HTTP_X_FORWARDED_FOR": "198.51.100.9",
+                "HTTP_X_CLIENT_PORT": "\u00b2",
+            },
+            ("198.51.100.9", None),
+        ),
+        ({"REMOTE_ADDR": "203.0.113.1", "REMOTE_PORT": "99999"}, ("203.0.113.1", None)),
+    ],
+)
+def test_odd_addresses_and_ports_are_normalised_or_dropped(settings, meta, expected):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    assert client_address(meta) == expected
+
+
+def test_a_path_full_of_nul_bytes_is_logged_not_a_500(client, member):
+    client.force_login(member)
+    response = client.get("/" + "%00" * 200)
+    assert response.status_code == 404
+    assert NetworkLog.objects.filter(kind="http", status=404, user_id=member.pk).exists()

@@ -21,9 +21,19 @@ from tests.factories import UserFactory
 SYSTEM = Actor.system(door=Door.TASK)
 
 
+_capture = {}
+
+
 @pytest.fixture(autouse=True)
-def _export_path(settings, tmp_path):
+def _export_path(settings, tmp_path, django_capture_on_commit_callbacks):
     settings.AUDIT_DIGEST_EXPORT_PATH = str(tmp_path / "digests.jsonl")
+    _capture["fixture"] = django_capture_on_commit_callbacks
+
+
+def _seal():
+    """Seal as the job does; the export is written after commit, so run that callback here."""
+    with _capture["fixture"](execute=True):
+        return services.network_log_seal(actor=SYSTEM)
 
 
 def _events(n=5):
@@ -169,7 +179,7 @@ def _logs(n, age=timedelta(minutes=5), **fields):
 )
 def test_network_log_digests_r13_2_catch_altered_and_missing_rows(db, tamper, expected):
     _logs(10)
-    digest = services.network_log_seal(actor=SYSTEM)
+    digest = _seal()
     assert digest.row_count == 10 and verify.verify_all().ok
     _tamper(tamper)
     ok, problems = _problems()
@@ -179,7 +189,7 @@ def test_network_log_digests_r13_2_catch_altered_and_missing_rows(db, tamper, ex
 def test_rows_newer_than_the_grace_period_wait_for_the_next_seal(db):
     _logs(3)
     _logs(2, age=timedelta(seconds=0))
-    assert services.network_log_seal(actor=SYSTEM).row_count == 3
+    assert _seal().row_count == 3
 
 
 def test_rewriting_the_whole_digest_table_is_caught_by_the_signed_export(
@@ -214,12 +224,12 @@ def test_rewriting_the_whole_digest_table_is_caught_by_the_signed_export(
 def test_retention_floor_r13_2_cannot_be_configured_away(settings):
     settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "network_logs": 30}
     errors = [e for e in run_checks() if e.id == "audit.E001"]
-    assert errors and "180" in errors[0].msg
-    assert services.retention_days("network_logs") == 180
+    assert errors and "184" in errors[0].msg
+    assert services.retention_days("network_logs") == 184  # six calendar months can span 184 days
 
 
 def test_retention_purge_r13_2_keeps_the_young_and_the_held(db, settings):
-    settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "network_logs": 30}  # below the floor: 180 applies
+    settings.RETENTION_DAYS = {**settings.RETENTION_DAYS, "network_logs": 30}  # below the floor: 184 applies
     held_user = UserFactory()
     staff = UserFactory(is_staff=True)
     from django.contrib.auth.models import Permission
@@ -284,3 +294,36 @@ def test_legal_holds_need_compliance_staff_and_a_reason(db):
         services.legal_hold_set(actor=SYSTEM, target_type="user", target_id="1", reason=" ")
     assert info.value.code == "reason_required"
     assert not LegalHold.objects.exists()
+
+
+def test_seal_takes_a_contiguous_run_of_ids_and_leaves_a_young_row_for_later(db):
+    old = timezone.now() - timedelta(minutes=5)
+    first = NetworkLog.objects.create(occurred_at=old, kind="http", path="/a")
+    NetworkLog.objects.create(occurred_at=timezone.now(), kind="http", path="/young")
+    NetworkLog.objects.create(occurred_at=old, kind="http", path="/b")  # older, but after the young id
+    digest = _seal()
+    assert (digest.first_id, digest.last_id, digest.row_count) == (first.pk, first.pk, 1)
+    NetworkLog.objects.filter(path="/young").update(occurred_at=old)
+    _seal()
+    assert verify.verify_all().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_the_row_at_a_range_boundary_is_caught(settings):
+    settings.AUDIT_VERIFY_WORKERS = 2
+    _events(30)
+    low = AuditEvent.objects.order_by("seq").first().seq
+    high = AuditEvent.objects.order_by("-seq").first().seq
+    boundary = low + (high - low) // 2 + 1 - 1  # the overlap row of the second range
+    _tamper("DELETE FROM audit_auditevent WHERE seq = %s", [boundary])
+    ok, problems = _problems()
+    assert not ok and f"#{boundary} is missing" in problems
+
+
+def test_missing_digest_export_is_reported(db, settings, django_capture_on_commit_callbacks):
+    _logs(2)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.network_log_seal(actor=SYSTEM)
+    Path(settings.AUDIT_DIGEST_EXPORT_PATH).unlink()
+    ok, problems = _problems()
+    assert not ok and "missing" in problems
