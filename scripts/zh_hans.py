@@ -387,7 +387,7 @@ ZH = {
     "Page %(n)s of %(t)s": "第 %(n)s / %(t)s 页",
     "Older": "较早",
     "Audit": "审计",
-    'Choose a date between 2000 and 2100.': '请选择 2000 至 2100 年之间的日期。',
+    "Choose a date between 2000 and 2100.": "请选择 2000 至 2100 年之间的日期。",
 }
 PLURALS = {"%(counter)s member": "%(counter)s 名成员"}
 
