@@ -232,10 +232,10 @@ LOGIN_FAILURE_WINDOW_SECONDS = 60 * 60
 # purge both refuse). Digests of the network logs are also appended, signed, to a file outside the database.
 RETENTION_DAYS = {
     "audit_events": env.int("RETENTION_AUDIT_EVENTS_DAYS", default=3 * 365),
-    "network_logs": env.int("RETENTION_NETWORK_LOGS_DAYS", default=180),
-    "removed_messages": env.int("RETENTION_REMOVED_MESSAGES_DAYS", default=180),
+    "network_logs": env.int("RETENTION_NETWORK_LOGS_DAYS", default=184),
+    "removed_messages": env.int("RETENTION_REMOVED_MESSAGES_DAYS", default=184),
     "evidence_snapshots": env.int("RETENTION_EVIDENCE_DAYS", default=3 * 365),
-    "retention_locked_accounts": env.int("RETENTION_LOCKED_ACCOUNTS_DAYS", default=180),
+    "retention_locked_accounts": env.int("RETENTION_LOCKED_ACCOUNTS_DAYS", default=184),
 }
 AUDIT_VERIFY_WORKERS = env.int("AUDIT_VERIFY_WORKERS", default=2)  # parallel ranges on PostgreSQL
 RETENTION_PURGE_PAUSE_SECONDS = env.float("RETENTION_PURGE_PAUSE_SECONDS", default=0.02)
