@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit import selectors, services
+from audit import chain, selectors, services
 from audit.forms import HoldForm, LiftForm, SearchForm
 from audit.models import ChainCheck, LegalHold
 from common.actors import Actor
@@ -123,37 +124,8 @@ def audit_export(request):
     services.audit_export_record(
         actor=Actor.from_request(request), what=source, filters=filters, rows=rows.count()
     )
-    if source == "logs":
-        header = [
-            "id",
-            "occurred_at",
-            "kind",
-            "user_id",
-            "ip",
-            "port",
-            "method",
-            "path",
-            "status",
-            "group_code",
-            "message_id",
-        ]
-    else:
-        header = [
-            "seq",
-            "occurred_at",
-            "event_type",
-            "actor_id",
-            "actor_kind",
-            "door",
-            "ip",
-            "port",
-            "target_type",
-            "target_id",
-            "group_code",
-            "reason",
-            "data",
-            "hash",
-        ]
+    # The columns the hashes cover, so an exported row can be checked against its digest or chain.
+    header = list(chain.LOG_FIELDS) if source == "logs" else [*chain.EVENT_FIELDS, "hash"]
     writer = csv.writer(_Echo())
 
     def lines():
@@ -169,6 +141,8 @@ def audit_export(request):
 
 def _csv_safe(value):
     """Cells that a spreadsheet would run as a formula are quoted as text."""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
     text = "" if value is None else str(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
