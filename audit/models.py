@@ -91,6 +91,7 @@ class LogDigest(models.Model):
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
+    exported_at = models.DateTimeField(null=True, blank=True)  # written to the signed export file
 
     class Meta:
         verbose_name = _("log digest")

@@ -11,10 +11,8 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -22,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit import chain
+from audit import chain, export
 from audit.models import AuditEvent, HoldTarget, LegalHold, LogDigest, NetworkLog, RetentionRun
 from common.actors import Actor
 from common.policies import PolicyDenied
@@ -151,14 +149,23 @@ def network_log_seal(*, actor: Actor, grace_seconds: int = 30, batch: int = 50_0
             "prev_hash": last.hash if last else "",
         }
         digest = LogDigest.objects.create(**fields, hash=chain.digest_hash(**fields))
-        transaction.on_commit(lambda: _export_digest(digest))
+    digests_export_pending()
     return digest
 
 
+def digests_export_pending() -> int:
+    """Append every digest not yet exported, in order, signed, to the file outside the database, so a
+    rewrite of the whole table shows. Run after each seal; a failed write (a full disk) is retried by the
+    next seal, and the verifier reports a digest left unexported."""
+    exported = 0
+    for digest in LogDigest.objects.filter(exported_at__isnull=True).order_by("last_id"):
+        _export_digest(digest)
+        LogDigest.objects.filter(pk=digest.pk).update(exported_at=timezone.now())
+        exported += 1
+    return exported
+
+
 def _export_digest(digest: LogDigest) -> None:
-    """Append the digest, signed, to a file outside the database: a rewrite of the whole table shows."""
-    target = Path(settings.AUDIT_DIGEST_EXPORT_PATH)
-    target.parent.mkdir(parents=True, exist_ok=True)
     record = {
         "first_id": digest.first_id,
         "last_id": digest.last_id,
@@ -170,11 +177,7 @@ def _export_digest(digest: LogDigest) -> None:
         "hash": digest.hash,
         "sealed_at": digest.created_at.isoformat(),
     }
-    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
-    with target.open("a", encoding="utf-8") as out:
-        out.write(
-            json.dumps({"digest": record, "signature": chain.sign(settings.AUDIT_DIGEST_KEY, text)}) + "\n"
-        )
+    export.append("digest", record)
 
 
 # --- legal holds -----------------------------------------------------------------------------------
@@ -258,6 +261,23 @@ def _active_holds():
     return users, groups
 
 
+# Record classes kept by apps above this one (retention-locked accounts, removed messages, evidence) are
+# purged by functions those apps register here at start-up: ``fn(*, actor, cutoff, held_users, held_groups,
+# batch_size, progress) -> rows removed``. The floor, the holds and the record of each run stay here.
+_RETENTION_PURGERS: dict = {}
+
+
+def register_retention_purger(record_class: str, purger) -> None:
+    if record_class not in settings.RETENTION_DAYS:
+        raise ValueError(f"no retention period is configured for {record_class!r}")
+    _RETENTION_PURGERS[record_class] = purger
+
+
+def retention_classes() -> list[str]:
+    """Every record class that has a purge: the two kept here and those registered by other apps."""
+    return ["network_logs", "audit_events", *sorted(_RETENTION_PURGERS)]
+
+
 def retention_purge(
     *,
     actor: Actor,
@@ -270,6 +290,8 @@ def retention_purge(
     """R13.2: remove records past their retention period, in batches, never below the 180-day floor and
     never anything held. ``progress(done)`` is called after each batch. Between batches it pauses
     (``RETENTION_PURGE_PAUSE_SECONDS``) so that the inserts it shares the database with stay fast."""
+    if record_class not in retention_classes():
+        raise PolicyDenied("unknown_class", f"no purge for {record_class!r}")
     pause = settings.RETENTION_PURGE_PAUSE_SECONDS if pause_seconds is None else pause_seconds
     days = retention_days(record_class)
     if days < RETENTION_FLOOR_DAYS:  # unreachable by configuration; kept as the last line of defence
@@ -285,7 +307,14 @@ def retention_purge(
     elif record_class == "audit_events":
         _purge_audit_prefix(run, cutoff, held_users, held_groups, batch_size, progress)
     else:
-        raise PolicyDenied("unknown_class", f"no purge for {record_class!r} yet")
+        run.removed = _RETENTION_PURGERS[record_class](
+            actor=actor,
+            cutoff=cutoff,
+            held_users=held_users,
+            held_groups=held_groups,
+            batch_size=batch_size,
+            progress=progress,
+        )
     RetentionRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), removed=run.removed)
     audit_record(
         actor=actor,
@@ -307,6 +336,10 @@ def _purge_network_logs(
     low = expired.exclude(held).order_by("id").values_list("id", flat=True).first()
     if boundary is None or low is None:
         return
+    # Signed before anything goes: sealed ranges up to here may be incomplete from now on.
+    export.append(
+        "anchor", {"class": "network_logs", "through_id": boundary, "at": timezone.now().isoformat()}
+    )
     while low <= boundary:
         high = min(low + batch_size, boundary + 1)
         with transaction.atomic():
@@ -335,8 +368,18 @@ def _purge_audit_prefix(run, cutoff, held_users, held_groups, batch_size, progre
         .values("seq", "prev_hash")
         .first()
     )
-    if stop is None:
+    if stop is None or not AuditEvent.objects.filter(seq__lt=stop["seq"]).exists():
         return
+    # Signed before anything goes: the chain may start here from now on, and nowhere later.
+    export.append(
+        "anchor",
+        {
+            "class": "audit_events",
+            "seq": stop["seq"],
+            "prev_hash": stop["prev_hash"],
+            "at": timezone.now().isoformat(),
+        },
+    )
     run.chain_anchor_seq, run.chain_anchor_prev_hash = stop["seq"], stop["prev_hash"]
     RetentionRun.objects.filter(pk=run.pk).update(
         chain_anchor_seq=stop["seq"], chain_anchor_prev_hash=stop["prev_hash"]

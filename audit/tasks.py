@@ -3,7 +3,6 @@
 from celery import shared_task
 
 from audit import services, verify
-from audit.models import ChainCheck
 from common.actors import Actor, Door
 
 
@@ -17,20 +16,14 @@ def network_log_seal() -> int:
 
 @shared_task(name="audit.verify", acks_late=True)
 def audit_verify() -> bool:
-    report = verify.verify_all()
-    ChainCheck.objects.create(
-        ok=report.ok,
-        checked_events=report.checked_events,
-        checked_digests=report.checked_digests,
-        problems=report.problems,
-    )
+    report = verify.verify_and_record()
     return report.ok
 
 
 @shared_task(name="audit.retention_purge", acks_late=True)
 def retention_purge() -> dict:
     removed = {}
-    for record_class in ("network_logs", "audit_events"):
+    for record_class in services.retention_classes():
         run = services.retention_purge(actor=Actor.system(door=Door.TASK), record_class=record_class)
         removed[record_class] = run.removed
     return removed

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import timedelta
 
 from django.conf import settings
+from django.utils import timezone
 
-from audit import chain
-from audit.models import AuditEvent, LogDigest, NetworkLog, RetentionRun
+from audit import chain, export
+from audit.models import AuditEvent, ChainCheck, LogDigest, NetworkLog
+
+UNEXPORTED_GRACE = timedelta(minutes=30)  # the seal job runs every five minutes and exports as it seals
 
 
 @dataclass
@@ -48,7 +50,20 @@ def _check_range(low: int, high: int, *, own_connection: bool) -> list:
             connection.close()
 
 
-def _verify_chain_in_database(report: Report, anchor) -> None:
+def _start_problem(seq: int, prev_hash: str, contents: export.Contents) -> str:
+    """The chain may start at #1, at an anchor the retention job signed before purging, or (a purge
+    interrupted half-way) anywhere below the latest signed anchor: those rows were due to go."""
+    if seq == 1 and prev_hash == "":
+        return ""
+    if contents.audit_anchors.get(seq) == prev_hash or seq < contents.audit_anchor_max:
+        return ""
+    if contents.audit_anchor_max:
+        anchor = contents.audit_anchor_max
+        return f"audit event #{seq}: the chain does not start at the signed purge anchor #{anchor}"
+    return f"audit event #{seq}: the chain does not start at #1 (rows removed before it)"
+
+
+def _verify_chain_in_database(report: Report, contents: export.Contents) -> None:
     """PostgreSQL: the same digest function the insert trigger used, over ranges checked in parallel;
     each range after the first starts one row early, so the links between ranges are checked too."""
     from concurrent.futures import ThreadPoolExecutor
@@ -68,9 +83,6 @@ def _verify_chain_in_database(report: Report, anchor) -> None:
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lambda r: _check_range(*r, own_connection=True), ranges))
-    expected_seq, expected_prev = (
-        (anchor.chain_anchor_seq, anchor.chain_anchor_prev_hash) if anchor else (1, "")
-    )
     for number, rows in enumerate(results):
         for seq, prev_hash, stored, computed, prev_seq, position in rows:
             if position == 1:
@@ -79,13 +91,8 @@ def _verify_chain_in_database(report: Report, anchor) -> None:
                         report.fail(f"audit event #{ranges[number][0]} is missing (next present: #{seq})")
                         return
                     continue  # the overlap row, checked by the previous range
-                if seq != expected_seq or prev_hash != expected_prev:
-                    where = (
-                        "#1 (rows removed before it)"
-                        if anchor is None
-                        else f"the purge anchor #{expected_seq}"
-                    )
-                    report.fail(f"audit event #{seq}: the chain does not start at {where}")
+                if problem := _start_problem(seq, prev_hash, contents):
+                    report.fail(problem)
                     return
                 if computed != stored:
                     report.fail(f"audit event #{seq}: content does not match its hash (altered)")
@@ -103,20 +110,14 @@ def _verify_chain_in_database(report: Report, anchor) -> None:
     report.checked_events = bounds["high"] - bounds["low"] + 1  # no gap, or it would have failed above
 
 
-def verify_chain(report: Report, batch: int = 20_000) -> None:
-    anchor = (
-        RetentionRun.objects.filter(record_class="audit_events", chain_anchor_seq__isnull=False)
-        .order_by("-pk")
-        .first()
-    )
+def verify_chain(report: Report, contents: export.Contents | None = None, batch: int = 20_000) -> None:
+    contents = export.read() if contents is None else contents
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        _verify_chain_in_database(report, anchor)
+        _verify_chain_in_database(report, contents)
         return
     expected_seq, expected_prev = None, None
-    if anchor:
-        expected_seq, expected_prev = anchor.chain_anchor_seq, anchor.chain_anchor_prev_hash
     last_seq = 0
     while True:
         rows = list(
@@ -127,11 +128,9 @@ def verify_chain(report: Report, batch: int = 20_000) -> None:
         if not rows:
             break
         for row in rows:
-            if expected_seq is None:  # the first row: the chain's start, or the anchor left by a purge
-                if row["seq"] != 1 or row["prev_hash"] != "":
-                    report.fail(
-                        f"audit event #{row['seq']}: the chain does not start at #1 (rows removed before it)"
-                    )
+            if expected_seq is None:  # the first row: the chain's start, or where a purge left it
+                if problem := _start_problem(row["seq"], row["prev_hash"], contents):
+                    report.fail(problem)
                     return
             elif row["seq"] != expected_seq:
                 report.fail(f"audit event #{expected_seq} is missing (next present: #{row['seq']})")
@@ -149,13 +148,9 @@ def verify_chain(report: Report, batch: int = 20_000) -> None:
         last_seq = rows[-1]["seq"]
 
 
-def verify_digests(report: Report) -> None:
-    purge = (
-        RetentionRun.objects.filter(record_class="network_logs", chain_anchor_seq__isnull=False)
-        .order_by("-pk")
-        .first()
-    )
-    purged_through = purge.chain_anchor_seq if purge else 0
+def verify_digests(report: Report, contents: export.Contents | None = None) -> None:
+    contents = export.read() if contents is None else contents
+    purged_through = contents.logs_purged_through  # only a signed anchor excuses missing sealed rows
     prev = ""
     digests = list(LogDigest.objects.order_by("last_id"))
     for digest in digests:
@@ -200,52 +195,94 @@ def _first_bad_log(digest, rows) -> str:
     return f"network log rows {digest.first_id}-{digest.last_id}: a row was altered"
 
 
-def verify_export(report: Report) -> None:
-    """The signed export outside the database must match the digests inside it (a full rewrite shows)."""
-    path = Path(settings.AUDIT_DIGEST_EXPORT_PATH)
-    if not path.exists():
-        if LogDigest.objects.exists():
-            report.fail(f"the digest export {path} is missing")
+def verify_export(report: Report, contents: export.Contents | None = None) -> None:
+    """The signed export outside the database must match the digests inside it, and every audit head it
+    recorded must still be in the chain unchanged (a rewrite of the tables shows)."""
+    contents = export.read() if contents is None else contents
+    if contents.problem:
+        report.fail(contents.problem)
         return
-    stored = {d.last_id: d.hash for d in LogDigest.objects.all()}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            report.fail(f"digest export line {number}: not a complete record")
-            return
-        text = json.dumps(entry["digest"], sort_keys=True, separators=(",", ":"))
-        if chain.sign(settings.AUDIT_DIGEST_KEY, text) != entry["signature"]:
-            report.fail(f"digest export line {number}: bad signature")
-            return
-        digest = entry["digest"]
+    stale = LogDigest.objects.filter(
+        exported_at__isnull=True, created_at__lt=timezone.now() - UNEXPORTED_GRACE
+    ).first()
+    if stale:
+        report.fail(f"network-log digest for rows {stale.first_id}-{stale.last_id} was never exported")
+        return
+    if not contents.exists:
+        if LogDigest.objects.filter(exported_at__isnull=False).exists():
+            report.fail(f"the digest export {settings.AUDIT_DIGEST_EXPORT_PATH} is missing")
+        return
+    stored = dict(LogDigest.objects.values_list("last_id", "hash"))
+    for number, digest in contents.digests:
         if stored.get(digest["last_id"]) != digest["hash"]:
             report.fail(
                 f"digest export line {number}: the database no longer holds this digest "
                 f"(rows {digest['first_id']}-{digest['last_id']})"
             )
             return
-        if digest.get("audit_seq"):
-            head = AuditEvent.objects.filter(seq=digest["audit_seq"]).values_list("hash", flat=True).first()
-            anchor = (
-                RetentionRun.objects.filter(record_class="audit_events")
-                .order_by("-pk")
-                .values_list("chain_anchor_seq", flat=True)
-                .first()
-            )
-            if head is None and not (anchor and digest["audit_seq"] < anchor):
-                report.fail(f"audit event #{digest['audit_seq']} recorded in the export is gone (truncated)")
-                return
-            if head is not None and head != digest["audit_hash"]:
-                report.fail(f"audit event #{digest['audit_seq']} differs from the exported head (rewritten)")
-                return
+    exported = {digest["last_id"] for _number, digest in contents.digests}
+    lost = LogDigest.objects.filter(exported_at__isnull=False).exclude(last_id__in=exported).first()
+    if lost:
+        report.fail(
+            f"network-log digest for rows {lost.first_id}-{lost.last_id} is missing from the export "
+            "(the file was cut short or replaced)"
+        )
+        return
+    _check_exported_heads(report, contents)
+
+
+def _check_exported_heads(report: Report, contents: export.Contents) -> None:
+    recorded = [
+        (number, record["audit_seq"], record["audit_hash"])
+        for number, record in contents.digests + contents.heads
+        if record.get("audit_seq")
+    ]
+    seqs = sorted({seq for _n, seq, _h in recorded})
+    actual = {}
+    for start in range(0, len(seqs), 5_000):
+        actual.update(
+            AuditEvent.objects.filter(seq__in=seqs[start : start + 5_000]).values_list("seq", "hash")
+        )
+    for number, seq, recorded_hash in sorted(recorded):
+        if seq not in actual:
+            if seq < contents.audit_anchor_max:
+                continue  # purged by retention, which signed an anchor first
+            report.fail(f"audit event #{seq} recorded in the export (line {number}) is gone (truncated)")
+            return
+        if actual[seq] != recorded_hash:
+            report.fail(f"audit event #{seq} differs from the head exported on line {number} (rewritten)")
+            return
 
 
 def verify_all() -> Report:
     report = Report()
-    verify_chain(report)
+    contents = export.read()
+    if contents.problem:
+        report.fail(contents.problem)
+        return report
+    verify_chain(report, contents)
     if report.ok:
-        verify_digests(report)
+        verify_digests(report, contents)
     if report.ok:
-        verify_export(report)
+        verify_export(report, contents)
+    return report
+
+
+def verify_and_record() -> Report:
+    """The periodic check (and ``manage.py audit_verify``): verify, keep the result for the dashboard,
+    and when all is well export the chain's head, signed, as a checkpoint for later verifications."""
+    report = verify_all()
+    ChainCheck.objects.create(
+        ok=report.ok,
+        checked_events=report.checked_events,
+        checked_digests=report.checked_digests,
+        problems=report.problems,
+    )
+    if report.ok:
+        head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
+        if head:
+            export.append(
+                "head",
+                {"audit_seq": head["seq"], "audit_hash": head["hash"], "at": timezone.now().isoformat()},
+            )
     return report

@@ -11,6 +11,7 @@ class User(AbstractUser):
     nickname = models.CharField(_("nickname"), max_length=32)
     phone = models.CharField(_("mobile number"), max_length=16, unique=True, null=True, blank=True)
     retention_locked_at = models.DateTimeField(_("retention-locked at"), null=True, blank=True)
+    erased_at = models.DateTimeField(_("personal information erased at"), null=True, blank=True)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

@@ -628,3 +628,56 @@ def account_delete(*, actor: Actor, password: str) -> None:
         )
         _end_sessions(UserSession.objects.filter(user=user, ended_at__isnull=True))
         audit_record(actor=actor, event_type="identity.account_deleted", target=user)
+
+
+ERASED_NICKNAME = "已注销用户"  # stored, not translated: it is what the record says, in every language
+
+
+def accounts_erase_expired(
+    *, actor: Actor, cutoff, held_users, held_groups, batch_size=500, progress=None
+) -> int:
+    """R13.2 then PIPL art. 47: once a deleted account's retention period has passed, erase the personal
+    information it kept (real name, ID number, phone, sign-in addresses), unless a legal hold covers the
+    user. The account row stays as a tombstone, so the messages and records that name it still resolve.
+    Registered with the audit app's retention job as ``retention_locked_accounts``."""
+    User = get_user_model()
+    due = User.objects.filter(retention_locked_at__lt=cutoff, erased_at__isnull=True).exclude(
+        pk__in=held_users
+    )
+    erased = 0
+    while batch := list(due.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        for pk in batch:
+            with transaction.atomic():
+                user = User.objects.select_for_update().get(pk=pk)
+                phone_digest = crypto.lookup_hash(user.phone, context="phone") if user.phone else ""
+                _erase_account(user)
+                audit_record(
+                    actor=actor,
+                    event_type="identity.account_erased",
+                    target=user,
+                    data={
+                        "retention_locked_at": user.retention_locked_at.isoformat(),
+                        "phone_hash": phone_digest,
+                    },
+                )
+            erased += 1
+        if progress:
+            progress(erased)
+    return erased
+
+
+def _erase_account(user) -> None:
+    IdentityVerification.objects.filter(user=user).update(
+        real_name_enc="", id_number_enc="", real_name_masked="", id_number_masked="", id_hash=""
+    )
+    if user.phone:
+        SmsCode.objects.filter(phone=user.phone).delete()
+    UserSession.objects.filter(user=user).update(ip=None, user_agent="")
+    AgreementAcceptance.objects.filter(user=user).update(ip=None)
+    user.phone = None
+    user.nickname = ERASED_NICKNAME
+    user.username = f"erased-{user.pk}"
+    user.first_name = user.last_name = user.email = ""
+    user.set_unusable_password()
+    user.erased_at = timezone.now()
+    user.save()

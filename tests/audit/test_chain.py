@@ -12,7 +12,7 @@ from django.db.utils import DatabaseError
 from django.utils import timezone
 
 from audit import services, verify
-from audit.models import AuditEvent, LegalHold, LogDigest, NetworkLog
+from audit.models import AuditEvent, ChainCheck, LegalHold, LogDigest, NetworkLog, RetentionRun
 from common.actors import Actor, Door
 from common.policies import PolicyDenied
 from tests.conftest import actor_for
@@ -44,9 +44,11 @@ def _events(n=5):
 def _tamper(sql, params=()):
     """Change rows behind the services' back, as an intruder with database access would."""
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL qunzu.retention = 'on'")
+        if connection.vendor == "postgresql":  # a superuser can switch triggers off; the verifier still sees
+            cursor.execute("SET LOCAL session_replication_role = 'replica'")
         cursor.execute(sql, params)
+        if connection.vendor == "postgresql":  # the test's own transaction outlives this savepoint
+            cursor.execute("SET LOCAL session_replication_role = 'origin'")
 
 
 def _problems():
@@ -118,8 +120,30 @@ def test_trigger_r13_2_refuses_changes_outside_retention(db, sql):
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        cursor.execute("SET LOCAL qunzu.retention = 'off'")
+        cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_no_truncate")
         cursor.execute(sql)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        ("UPDATE audit_auditevent SET event_type = 'x' WHERE seq = 1", []),
+        ("DELETE FROM audit_auditevent WHERE seq = 1", []),  # young: inside the floor
+        ("TRUNCATE audit_auditevent", []),
+    ],
+)
+def test_trigger_r13_2_refuses_even_with_the_retention_switch(db, sql, params):
+    """A session that sets the switch (as any session can) still cannot rewrite or remove recent rows."""
+    _events(2)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_no_truncate")
+        cursor.execute("SET LOCAL qunzu.retention = 'on'")
+        cursor.execute(sql, params)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -327,3 +351,114 @@ def test_missing_digest_export_is_reported(db, settings, django_capture_on_commi
     Path(settings.AUDIT_DIGEST_EXPORT_PATH).unlink()
     ok, problems = _problems()
     assert not ok and "missing" in problems
+
+
+def _age_events(through_seq, days=4 * 365):
+    _tamper(
+        "UPDATE audit_auditevent SET occurred_at = %s WHERE seq <= %s",
+        [timezone.now() - timedelta(days=days), through_seq],
+    )
+    _reseal()
+
+
+def _export_lines(settings):
+    return Path(settings.AUDIT_DIGEST_EXPORT_PATH).read_text().splitlines()
+
+
+def test_purge_r13_2_signs_its_anchor_and_a_forged_anchor_excuses_nothing(db, settings):
+    _events(6)
+    _age_events(3)
+    services.retention_purge(actor=SYSTEM, record_class="audit_events")
+    anchors = [json.loads(line) for line in _export_lines(settings) if '"anchor"' in line]
+    assert anchors and anchors[0]["anchor"]["seq"] == 4 and anchors[0]["signature"]
+    assert verify.verify_all().ok
+    # An intruder removes two more rows and records a matching anchor in the database: not signed.
+    _tamper("DELETE FROM audit_auditevent WHERE seq <= 5")
+    RetentionRun.objects.create(
+        record_class="audit_events", cutoff=timezone.now(), chain_anchor_seq=6, chain_anchor_prev_hash="x"
+    )
+    ok, problems = _problems()
+    assert not ok and "signed purge anchor #4" in problems
+
+
+def test_removing_the_signed_anchor_from_the_export_r13_2_is_detected(db, settings):
+    _events(5)
+    _age_events(2)
+    services.retention_purge(actor=SYSTEM, record_class="audit_events")
+    path = Path(settings.AUDIT_DIGEST_EXPORT_PATH)
+    path.write_text("".join(line + "\n" for line in _export_lines(settings) if '"anchor"' not in line))
+    ok, problems = _problems()
+    assert not ok and "does not start at #1" in problems
+
+
+def test_interrupted_purge_r13_2_still_verifies(db, settings):
+    """Batches go in order, so an interrupted purge leaves the chain starting below the signed anchor."""
+    _events(6)
+    _age_events(4)
+    services.export.append(
+        "anchor", {"class": "audit_events", "seq": 5, "prev_hash": "", "at": timezone.now().isoformat()}
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL qunzu.retention = 'on'")  # as the job does, past the floor
+        cursor.execute("DELETE FROM audit_auditevent WHERE seq <= 2")
+    assert verify.verify_all().ok
+
+
+def test_tampered_signed_export_line_r13_2_is_named(db, settings):
+    _logs(2)
+    _seal()
+    path = Path(settings.AUDIT_DIGEST_EXPORT_PATH)
+    path.write_text(path.read_text().replace('"row_count": 2', '"row_count": 3'))
+    ok, problems = _problems()
+    assert not ok and "line 1: bad signature" in problems
+
+
+def test_digest_left_unexported_or_cut_from_the_export_r13_2_is_reported(db, settings):
+    _logs(2)
+    digest = _seal()
+    assert LogDigest.objects.get(pk=digest.pk).exported_at is not None
+    Path(settings.AUDIT_DIGEST_EXPORT_PATH).write_text("")  # the file cut short
+    ok, problems = _problems()
+    assert not ok and "missing from the export" in problems
+    LogDigest.objects.filter(pk=digest.pk).update(
+        exported_at=None, created_at=timezone.now() - timedelta(hours=2)
+    )
+    ok, problems = _problems()
+    assert not ok and "never exported" in problems
+
+
+def test_failed_export_r13_2_is_retried_by_the_next_seal(db, settings, tmp_path):
+    _logs(2)
+    settings.AUDIT_DIGEST_EXPORT_PATH = str(tmp_path)  # a directory: the write fails
+    with pytest.raises(OSError):
+        _seal()
+    assert LogDigest.objects.get().exported_at is None
+    settings.AUDIT_DIGEST_EXPORT_PATH = str(tmp_path / "digests.jsonl")
+    assert services.digests_export_pending() == 1
+    assert verify.verify_all().ok
+
+
+def test_verified_head_r13_2_is_exported_and_catches_a_rewrite_without_any_logs(db, settings):
+    _events(4)
+    assert verify.verify_and_record().ok
+    assert any('"head"' in line for line in _export_lines(settings))
+    _tamper("UPDATE audit_auditevent SET reason = 'rewritten' WHERE seq = 2")
+    _reseal()  # the whole chain recomputed: only the signed head can tell
+    ok, problems = _problems()
+    assert not ok and "differs from the head exported on line 1" in problems
+    assert ChainCheck.objects.filter(ok=True).exists()
+
+
+def test_network_log_purge_r13_2_signs_its_anchor(db, settings):
+    _logs(3, age=timedelta(days=200))
+    _seal()
+    _logs(2)
+    _seal()
+    services.retention_purge(actor=SYSTEM, record_class="network_logs")
+    assert verify.verify_all().ok  # the first sealed range is excused by the signed anchor
+    # Without the signed anchor, the same state is a deletion.
+    path = Path(settings.AUDIT_DIGEST_EXPORT_PATH)
+    path.write_text("".join(line + "\n" for line in _export_lines(settings) if '"anchor"' not in line))
+    ok, problems = _problems()
+    assert not ok and "row(s) missing" in problems

@@ -10,7 +10,7 @@ class Command(BaseCommand):
     help = "Remove records past their retention period (never under 180 days, never anything held)."
 
     def add_arguments(self, parser):
-        parser.add_argument("record_class", choices=["network_logs", "audit_events"])
+        parser.add_argument("record_class", choices=services.retention_classes())
         parser.add_argument("--batch-size", type=int, default=10_000)
 
     def handle(self, *args, record_class, batch_size, **options):
