@@ -237,6 +237,7 @@ RETENTION_DAYS = {
     "evidence_snapshots": env.int("RETENTION_EVIDENCE_DAYS", default=3 * 365),
     "retention_locked_accounts": env.int("RETENTION_LOCKED_ACCOUNTS_DAYS", default=184),
 }
+SCREENING_VERSION_CHECK_SECONDS = env.float("SCREENING_VERSION_CHECK_SECONDS", default=1.0)
 AUDIT_VERIFY_WORKERS = env.int("AUDIT_VERIFY_WORKERS", default=2)  # parallel ranges on PostgreSQL
 RETENTION_PURGE_PAUSE_SECONDS = env.float("RETENTION_PURGE_PAUSE_SECONDS", default=0.02)
 AUDIT_DIGEST_EXPORT_PATH = env.str(

@@ -65,15 +65,26 @@ class Membership(models.Model):
         return self.left_at is None
 
 
+class MessageStatus(models.TextChoices):
+    VISIBLE = "visible", _("visible")
+    HELD = "held", _("held for review")
+
+
 class Message(models.Model):
     """A chat message, numbered per group before anyone sees it (house rule 7)."""
 
     group = models.ForeignKey(ChatGroup, on_delete=models.PROTECT, related_name="messages")
-    seq = models.BigIntegerField(_("sequence number"))
+    # None while held by screening (R10.1): a held message takes no place in the group's sequence, so
+    # nobody else sees a gap; it gets its number if a reviewer releases it.
+    seq = models.BigIntegerField(_("sequence number"), null=True, blank=True)
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="messages")
     client_msg_id = models.CharField(_("client message id"), max_length=64)
     body = models.TextField(_("text"))
     created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=MessageStatus.choices, default=MessageStatus.VISIBLE
+    )
+    screening_evidence_id = models.BigIntegerField(_("screening evidence"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")

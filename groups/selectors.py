@@ -6,12 +6,12 @@ from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404
 
 from groups.codes import group_code_is_valid, group_code_normalise
-from groups.models import ChatGroup, Membership, Message
+from groups.models import ChatGroup, Membership, Message, MessageStatus
 
 
 def group_list_for_user(user):
     """The user's groups, most recently active first, with member count and the last message."""
-    last = Message.objects.filter(group=OuterRef("pk")).order_by("-seq")
+    last = Message.objects.filter(group=OuterRef("pk"), status=MessageStatus.VISIBLE).order_by("-seq")
     members = (
         Membership.objects.filter(group=OuterRef("pk"), left_at__isnull=True)
         .order_by()
@@ -88,7 +88,7 @@ def _with_sender(messages):
 
 def message_list(group: ChatGroup, *, after: int | None = None, before: int | None = None, limit: int = 50):
     """Messages in sequence order: after a sequence number (resume), or the latest page before one."""
-    messages = _with_sender(Message.objects.filter(group=group))
+    messages = _with_sender(Message.objects.filter(group=group, status=MessageStatus.VISIBLE))
     if after is not None:
         return list(messages.filter(seq__gt=after).order_by("seq")[:limit])
     if before is not None:
@@ -110,4 +110,14 @@ def message_payload(message: Message, *, sender_role: str | None = None) -> dict
         },
         "body": message.body,
         "created_at": message.created_at.isoformat(),
+        "status": message.status,
     }
+
+
+def messages_held_for_author(group: ChatGroup, user) -> list[Message]:
+    """R10.1: the author's own messages that screening holds; nobody else in the group sees them."""
+    return list(
+        _with_sender(
+            Message.objects.filter(group=group, sender=user, status=MessageStatus.HELD).order_by("created_at")
+        )[:20]
+    )

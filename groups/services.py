@@ -18,8 +18,9 @@ from audit.services import audit_record, network_log_write
 from common.actors import Actor
 from common.realtime import group_channel, publish_on_commit, user_channel
 from groups import policies
-from groups.models import ChatGroup, Membership, Message, Role, _invite_token
+from groups.models import ChatGroup, Membership, Message, MessageStatus, Role, _invite_token
 from groups.selectors import message_payload
+from screening.services import screen
 
 MANAGE_PERMISSION = "manage_chatgroup"
 CLIENT_MSG_ID_MAX = 64
@@ -49,6 +50,15 @@ def _clean_text(value: str, *, field: str, label: str, max_length: int, required
     return text
 
 
+def _require_screened(actor: Actor, text: str, *, kind: str, group_code: str = "") -> None:
+    """R10.1 for names and descriptions: they cannot wait for a reviewer, so a hold refuses as a block
+    does (the evidence is kept either way)."""
+    if text:
+        verdict = screen(actor=actor, text=text, context={"kind": kind, "group": group_code})
+        if verdict.action in ("block", "hold"):
+            raise verdict.refusal()
+
+
 def group_create(*, actor: Actor, name: str, description: str = "") -> ChatGroup:
     """R8.2, R8.6: create a group with its unique code; the creator becomes its owner."""
     policies.require_create_group(actor.user)
@@ -56,6 +66,8 @@ def group_create(*, actor: Actor, name: str, description: str = "") -> ChatGroup
     description = _clean_text(
         description, field="description", label=_("Description"), max_length=500, required=False
     )
+    _require_screened(actor, name, kind="group_name")
+    _require_screened(actor, description, kind="group_description")
     with transaction.atomic():
         group = ChatGroup.objects.create(name=name, description=description, created_by=actor.user)
         Membership.objects.create(group=group, user=actor.user, role=Role.OWNER)
@@ -178,16 +190,29 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
     if existing is not None:
         return existing, False
     body = _clean_text(body, field="message", label=_("Message"), max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
+    verdict = screen(actor=actor, text=body, context={"kind": "message", "group": group.code})
+    if not verdict.publishable:
+        raise verdict.refusal()
     membership_role = (
         Membership.objects.filter(group=group, user=actor.user).values_list("role", flat=True).first()
     )
     try:
         with transaction.atomic():
-            # The row lock taken by this UPDATE serialises senders of one group until commit: gapless.
-            ChatGroup.objects.filter(pk=group.pk).update(last_seq=F("last_seq") + 1)
-            seq = ChatGroup.objects.values_list("last_seq", flat=True).get(pk=group.pk)
+            if verdict.held:  # R10.1: kept for its author and the reviewers; the group sees nothing
+                seq, status = None, MessageStatus.HELD
+            else:
+                # The row lock taken by this UPDATE serialises senders of one group until commit: gapless.
+                ChatGroup.objects.filter(pk=group.pk).update(last_seq=F("last_seq") + 1)
+                seq = ChatGroup.objects.values_list("last_seq", flat=True).get(pk=group.pk)
+                status = MessageStatus.VISIBLE
             message = Message.objects.create(
-                group=group, seq=seq, sender=actor.user, client_msg_id=client_msg_id, body=body
+                group=group,
+                seq=seq,
+                sender=actor.user,
+                client_msg_id=client_msg_id,
+                body=body,
+                status=status,
+                screening_evidence_id=verdict.evidence_id,
             )
             # Message metadata goes to the network log (R13.2), not the audit chain: no global lock.
             network_log_write(
@@ -195,10 +220,11 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
                 kind=NetworkLogKind.MESSAGE,
                 group_code=group.code,
                 message_id=message.pk,
-                detail={"seq": seq},
+                detail={"seq": seq, "status": status},
             )
-            payload = message_payload(message, sender_role=membership_role)
-            publish_on_commit(group_channel(group.pk), {"type": "chat.message", "message": payload})
+            if status == MessageStatus.VISIBLE:
+                payload = message_payload(message, sender_role=membership_role)
+                publish_on_commit(group_channel(group.pk), {"type": "chat.message", "message": payload})
     except IntegrityError:
         existing = _message_by_client_id(actor, group, client_msg_id)  # a concurrent retry won the race
         if existing is None:

@@ -70,6 +70,7 @@ def group_chat(request, code):
             "groups": selectors.group_list_for_user(request.user),
             "group": group,
             "history": [selectors.message_payload(m) for m in history],
+            "held": selectors.messages_held_for_author(group, request.user),
             "member_count": selectors.group_member_count(group),
             "members": selectors.membership_list(group)[:200],
             "can_manage_invite": policies.can_manage_invite(request.user, group).allowed,

@@ -43,6 +43,7 @@ from identity.models import (
     UserSession,
     VerificationStatus,
 )
+from screening.services import screen
 
 NAME_CONTEXT = "identity.real_name"
 ID_CONTEXT = "identity.id_number"
@@ -160,7 +161,7 @@ def user_register(
         raise ValidationError(
             _("This mobile number is already registered. Please sign in."), code="phone_taken"
         )
-    user = user_model(username=_new_username(), phone=e164, nickname=_clean_nickname(nickname))
+    user = user_model(username=_new_username(), phone=e164, nickname=_clean_nickname(nickname, actor))
     validate_password(password, user)
     _sms_code_consume(e164, "signup", sms_code)
     with transaction.atomic():
@@ -205,7 +206,7 @@ def user_create(
     return user
 
 
-def _clean_nickname(value: str) -> str:
+def _clean_nickname(value: str, actor: Actor | None = None) -> str:
     text = (value or "").strip() if isinstance(value, str) else ""
     if not text:
         raise ValidationError(_("Please choose a nickname."), code="nickname_empty")
@@ -217,13 +218,17 @@ def _clean_nickname(value: str) -> str:
         raise ValidationError(
             _("The nickname contains characters that cannot be shown."), code="nickname_invalid"
         )
+    if actor is not None:  # R10.1: a nickname is published to every group the user is in
+        verdict = screen(actor=actor, text=text, context={"kind": "nickname"})
+        if verdict.action in ("block", "hold"):
+            raise ValidationError(verdict.refusal().message, code="content_blocked")
     return text
 
 
 def profile_update(*, actor: Actor, nickname: str):
     """R6.2: changing a public profile field is publishing; only a verified user does it."""
     policies.require_publish(actor.user)
-    nickname = _clean_nickname(nickname)
+    nickname = _clean_nickname(nickname, actor)
     user = actor.user
     with transaction.atomic():
         before = user.nickname

@@ -113,6 +113,19 @@
     socket.send(JSON.stringify({ type: "send", group: current, body: item.body, client_msg_id: cmid }));
   }
 
+  // Screening held it: only its author sees it, marked, until a reviewer decides (R10.1).
+  function markHeld(m) {
+    const item = pending.get(m.client_msg_id);
+    if (!item) return;
+    pending.delete(m.client_msg_id);
+    item.el.classList.remove("sending", "failed");
+    item.el.classList.add("held");
+    const note = document.createElement("div");
+    note.className = "held-note";
+    note.textContent = t("Held");
+    item.el.append(note);
+  }
+
   function markFailed(cmid, reason, actionUrl) {
     const item = pending.get(cmid);
     if (!item) return;
@@ -186,7 +199,7 @@
 
   const handlers = {
     hello() { requestResume(); pending.forEach((_, cmid) => sendFrame(cmid)); },
-    ack(frame) { accept(frame.message); },
+    ack(frame) { frame.message.status === "held" ? markHeld(frame.message) : accept(frame.message); },
     message(frame) { accept(frame.message); updateSidebar(frame.message); },
     history(frame) {
       if (frame.group !== current) return;

@@ -35,10 +35,12 @@ PUBLIC_OF["common"] = {
     "admin",
     "sms",
     "crypto",
+    "reasons",
 }
 # Pure domain rules with no state, which other apps need as they are (validation, masking, codes).
 PUBLIC_OF["identity"] |= {"idnumber"}
 PUBLIC_OF["groups"] |= {"codes"}
+PUBLIC_OF["screening"] |= {"normalize"}
 
 
 def _imports(path: Path):

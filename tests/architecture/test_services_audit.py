@@ -6,7 +6,7 @@ import inspect
 
 import pytest
 
-SERVICE_MODULES = ["identity.services", "groups.services"]
+SERVICE_MODULES = ["identity.services", "groups.services", "screening.services"]
 # Bookkeeping that belongs to an action already audited elsewhere.
 AUDITED_ELSEWHERE = {
     "user_session_record": "part of the login, audited as identity.login",

@@ -11,7 +11,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("record_class", choices=services.retention_classes())
-        parser.add_argument("--batch-size", type=int, default=10_000)
+        parser.add_argument("--batch-size", type=int, default=5_000)
 
     def handle(self, *args, record_class, batch_size, **options):
         def progress(done):

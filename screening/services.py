@@ -1,0 +1,231 @@
+"""Screening of prohibited content (R10.1) and the management of its lexicon.
+
+``screen`` is the one door every text passes before it is published (messages, nicknames, group names,
+descriptions, announcements), called by the service that publishes it. Lexicon changes go through the
+services below, each one versioned and audited.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from common.actors import Actor
+from screening import matcher, policies
+from screening.engine import ImportReport, Verdict, clean_term, evaluate, parse_lexicon_csv
+from screening.models import (
+    ACTION_STRENGTH,
+    TERM_MAX_LENGTH,
+    Action,
+    AllowEntry,
+    LexiconTerm,
+    LexiconVersion,
+    ScreeningEvidence,
+)
+from screening.normalize import fold
+
+EVIDENCE_TEXT_LIMIT = 200_000  # characters kept of an enormous input (the rest is summarised by length)
+
+
+def screen(*, actor: Actor, text: str, context: dict) -> Verdict:
+    """R10.1: may this text be published? The strongest action among the hits decides. Blocked and held
+    texts keep an evidence record (original, normalised, hits, context, author, address) and an audit
+    event; ``context`` says where the text was going (``{"kind": "message", "group": "3BJBB9GM"}``)."""
+    if not text:
+        return Verdict()
+    active = matcher.current()
+    folded, hits = evaluate(text, active)
+    if not hits:
+        return Verdict(lexicon_version=active.version)
+    action = max((hit.action for hit in hits), key=ACTION_STRENGTH.__getitem__)
+    if action not in (Action.BLOCK, Action.HOLD):
+        return Verdict(action, hits, lexicon_version=active.version)
+    with transaction.atomic():
+        evidence = ScreeningEvidence.objects.create(
+            action=action,
+            original_text=text[:EVIDENCE_TEXT_LIMIT],
+            normalised_text=folded[:EVIDENCE_TEXT_LIMIT],
+            hits=[hit.as_dict() for hit in hits],
+            context={**context, "length": len(text)},
+            author=actor.user if actor.user_id else None,
+            ip=actor.ip,
+            port=actor.port,
+            lexicon_version=active.version,
+        )
+        audit_record(
+            actor=actor,
+            event_type=f"screening.{'blocked' if action == Action.BLOCK else 'held'}",
+            target=evidence,
+            data={
+                "categories": sorted({hit.category for hit in hits}),
+                "context": context,
+                "lexicon_version": active.version,
+            },
+        )
+    return Verdict(action, hits, evidence.pk, active.version)
+
+
+# --- the lexicon -----------------------------------------------------------------------------------
+
+
+def _new_version(actor: Actor, summary: str) -> LexiconVersion:
+    version = LexiconVersion.objects.create(
+        created_by=actor.user if actor.user_id else None,
+        summary=summary[:300],
+        terms=LexiconTerm.objects.filter(enabled=True).count(),
+    )
+    transaction.on_commit(lambda: matcher.announce(version.pk))
+    return version
+
+
+def _term_state(term: LexiconTerm) -> dict:
+    return {
+        "term": term.term,
+        "category": term.category,
+        "action": term.action,
+        "enabled": term.enabled,
+        "source": term.source,
+        "notes": term.notes,
+    }
+
+
+def lexicon_term_save(
+    *,
+    actor: Actor,
+    term: str,
+    category: str,
+    action: str = Action.BLOCK,
+    enabled: bool = True,
+    source: str = "",
+    notes: str = "",
+    existing: LexiconTerm | None = None,
+) -> LexiconTerm:
+    """Add a term, or change one; a term that folds to the same form as another is a duplicate."""
+    policies.can_manage_lexicon(actor.user).require()
+    term, normalised = clean_term(term, category, action)
+    with transaction.atomic():
+        clash = LexiconTerm.objects.filter(normalised=normalised)
+        if existing is not None:
+            clash = clash.exclude(pk=existing.pk)
+        if clash.exists():
+            raise ValidationError(
+                _("“%(term)s” is already in the lexicon (it reads the same once normalised).")
+                % {"term": term},
+                code="term_duplicate",
+            )
+        before = _term_state(existing) if existing is not None else None
+        record = existing or LexiconTerm()
+        record.term, record.normalised, record.category, record.action = term, normalised, category, action
+        record.enabled, record.source, record.notes = enabled, source[:80], notes[:300]
+        record.updated_by = actor.user if actor.user_id else None
+        record.save()
+        version = _new_version(actor, f"{'changed' if before else 'added'} term #{record.pk}")
+        audit_record(
+            actor=actor,
+            event_type="screening.term_changed" if before else "screening.term_added",
+            target=record,
+            data={"before": before, "after": _term_state(record), "version": version.pk},
+        )
+    return record
+
+
+def lexicon_term_delete(*, actor: Actor, term: LexiconTerm) -> None:
+    policies.can_manage_lexicon(actor.user).require()
+    with transaction.atomic():
+        before = _term_state(term)
+        pk = term.pk
+        term.delete()
+        version = _new_version(actor, f"removed term #{pk}")
+        audit_record(
+            actor=actor,
+            event_type="screening.term_removed",
+            data={"term_id": pk, "before": before, "version": version.pk},
+        )
+
+
+def allow_entry_save(
+    *, actor: Actor, phrase: str, enabled: bool = True, notes: str = "", existing: AllowEntry | None = None
+) -> AllowEntry:
+    """An allow-list entry: a hit that lies inside this longer, harmless phrase does not count."""
+    policies.can_manage_lexicon(actor.user).require()
+    phrase = (phrase or "").strip()
+    normalised = fold(phrase)
+    if not normalised or len(phrase) > TERM_MAX_LENGTH:
+        raise ValidationError(
+            _("An allow-list phrase needs 1 to %(limit)d characters with letters or digits.")
+            % {"limit": TERM_MAX_LENGTH},
+            code="phrase_invalid",
+        )
+    with transaction.atomic():
+        clash = AllowEntry.objects.filter(normalised=normalised)
+        if existing is not None:
+            clash = clash.exclude(pk=existing.pk)
+        if clash.exists():
+            raise ValidationError(_("This phrase is already on the allow-list."), code="phrase_duplicate")
+        before = {"phrase": existing.phrase, "enabled": existing.enabled} if existing else None
+        entry = existing or AllowEntry()
+        entry.phrase, entry.normalised, entry.enabled, entry.notes = phrase, normalised, enabled, notes[:300]
+        entry.updated_by = actor.user if actor.user_id else None
+        entry.save()
+        version = _new_version(actor, f"allow-list entry #{entry.pk}")
+        audit_record(
+            actor=actor,
+            event_type="screening.allow_entry_saved",
+            target=entry,
+            data={"before": before, "after": {"phrase": phrase, "enabled": enabled}, "version": version.pk},
+        )
+    return entry
+
+
+def lexicon_import_csv(*, actor: Actor, text: str, source: str = "") -> ImportReport:
+    """Import terms from CSV: every row is checked first, and if any is wrong nothing is imported and
+    the report names each bad line. Terms already present (by normalised form) are updated."""
+    policies.can_manage_lexicon(actor.user).require()
+    rows, errors = parse_lexicon_csv(text)
+    report = ImportReport(errors=errors)
+    if errors or not rows:
+        if not rows and not errors:
+            report.errors.append((1, _("The file has no terms.")))
+        return report
+    with transaction.atomic():
+        existing = {
+            t.normalised: t
+            for t in LexiconTerm.objects.filter(normalised__in=[r["normalised"] for r in rows])
+        }
+        new = []
+        for row in rows:
+            row["source"] = row["source"] or source[:80]
+            current = existing.get(row["normalised"])
+            if current is None:
+                new.append(LexiconTerm(**row, updated_by=actor.user if actor.user_id else None))
+                continue
+            state = {k: row[k] for k in ("term", "category", "action", "enabled", "source", "notes")}
+            if _term_state(current) == state:
+                report.unchanged += 1
+                continue
+            for key, value in state.items():
+                setattr(current, key, value)
+            current.updated_by = actor.user if actor.user_id else None
+            current.save()
+            report.updated += 1
+        LexiconTerm.objects.bulk_create(new, batch_size=2_000)
+        report.created = len(new)
+        version = _new_version(
+            actor,
+            f"CSV import: {report.created} added, {report.updated} changed, {report.unchanged} unchanged",
+        )
+        report.version = version.pk
+        audit_record(
+            actor=actor,
+            event_type="screening.lexicon_imported",
+            data={
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "source": source,
+                "version": version.pk,
+            },
+        )
+    return report

@@ -1,0 +1,184 @@
+"""R10.1: screening sees through disguises, maps hits to the original, keeps evidence for block and hold."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from audit.models import AuditEvent
+from common.actors import Actor, Door
+from common.policies import PolicyDenied
+from screening import engine, matcher, services
+from screening.models import Action, LexiconTerm, LexiconVersion, ScreeningEvidence
+from screening.normalize import fold, fold_with_offsets
+from tests.conftest import actor_for
+from tests.factories import UserFactory
+
+SYSTEM = Actor.system(door=Door.CLI)
+
+
+@pytest.fixture
+def lexicon(db):
+    for term, category, action in [
+        ("赌博", "ILL_OBSCENE_GAMBLING_VIOLENCE", Action.BLOCK),
+        ("刷单", "CONDUCT_FRAUD_SPAM", Action.HOLD),
+        ("spam", "CONDUCT_FRAUD_SPAM", Action.BLOCK),
+        ("加微信", "ACCT_CONTACT_EMBED", Action.FLAG),
+    ]:
+        services.lexicon_term_save(actor=SYSTEM, term=term, category=category, action=action)
+    services.allow_entry_save(actor=SYSTEM, phrase="反赌博宣传")
+    matcher.announce(LexiconVersion.objects.latest("pk").pk)
+
+
+def _screen(text, user=None):
+    actor = actor_for(user) if user else SYSTEM
+    return services.screen(actor=actor, text=text, context={"kind": "test"})
+
+
+@pytest.mark.parametrize(
+    "disguise",
+    [
+        "ｓｐａｍ",  # full-width
+        "S\u200bP\u200dA\u2060M",  # zero-width and case
+        "s.p.a.m",  # punctuation between letters
+        "s p a m",  # spaces
+        "ѕраm",  # Cyrillic look-alikes
+        "𝐬𝐩𝐚𝐦",  # mathematical bold
+        "s\u00adp\u202ea\ufeffm",  # soft hyphen, bidi override, BOM
+        "spám",  # accent
+    ],
+)
+def test_latin_evasions_r10_1_are_seen_through(lexicon, disguise):
+    verdict = _screen(f"buy {disguise} now")
+    assert verdict.action == Action.BLOCK, disguise
+    hit = verdict.hits[0]
+    original = f"buy {disguise} now"
+    assert original[hit.start] == disguise[0] and original[hit.end - 1] == disguise[-1]
+    assert fold(original[hit.start : hit.end]) == "spam"
+
+
+@pytest.mark.parametrize(
+    "disguise", ["賭博", "赌　博", "赌*博", "赌\u200b博", "賭.博", "ｄ赌博"[1:], "赌\u00ad博"]
+)
+def test_chinese_evasions_r10_1_are_seen_through(lexicon, disguise):
+    verdict = _screen(f"今晚一起{disguise}吗")
+    assert verdict.action == Action.BLOCK
+    assert verdict.category == "ILL_OBSCENE_GAMBLING_VIOLENCE"
+
+
+def test_combined_evasion_r10_1(lexicon):
+    text = "来 賭\u200b．博 吧"
+    verdict = _screen(text)
+    assert verdict.action == Action.BLOCK
+    hit = verdict.hits[0]
+    assert text[hit.start] == "賭" and text[hit.end - 1] == "博"
+
+
+def test_offsets_r10_1_map_to_the_original(lexicon):
+    text = "你好ＳＰＡＭ和賭博"
+    verdict = _screen(text)
+    spans = {text[h.start : h.end] for h in verdict.hits}
+    assert spans == {"ＳＰＡＭ", "賭博"}
+    folded, origin = fold_with_offsets(text)
+    assert folded == fold(text) and len(origin) == len(folded)
+
+
+def test_allow_list_r10_1_suppresses_a_hit_inside_a_longer_word(lexicon):
+    assert _screen("参加反赌博宣传活动").action == "allow"
+    assert _screen("参加反赌博宣传，然后去赌博").action == Action.BLOCK
+
+
+def test_latin_terms_r10_1_need_a_word_of_their_own(lexicon):
+    assert _screen("spammer").action == "allow"
+    assert _screen("is pam here").action == "allow"  # 's pam' across words is not a hit
+    assert _screen("这是spam广告").action == Action.BLOCK  # next to Chinese it is a word
+
+
+def test_strongest_action_r10_1_wins_and_flag_publishes(lexicon):
+    assert _screen("加微信").action == Action.FLAG and _screen("加微信").publishable
+    verdict = _screen("加微信刷单")
+    assert verdict.action == Action.HOLD and verdict.held and verdict.publishable
+    assert _screen("加微信刷单赌博").action == Action.BLOCK
+
+
+def test_block_and_hold_r10_1_keep_evidence_and_an_audit_event(lexicon):
+    user = UserFactory()
+    verdict = _screen("来賭博", user)
+    evidence = ScreeningEvidence.objects.get(pk=verdict.evidence_id)
+    assert evidence.original_text == "来賭博" and evidence.normalised_text == "来赌博"
+    assert evidence.hits[0]["category"] == "ILL_OBSCENE_GAMBLING_VIOLENCE"
+    assert evidence.author == user and evidence.ip == "127.0.0.1" and evidence.port == 50000
+    assert AuditEvent.objects.filter(event_type="screening.blocked", target_id=str(evidence.pk)).exists()
+    held = _screen("刷单", user)
+    assert ScreeningEvidence.objects.get(pk=held.evidence_id).action == Action.HOLD
+    assert _screen("加微信", user).evidence_id is None  # a flag publishes; the queue arrives later
+
+
+def test_refusal_r10_1_names_the_category_not_the_term(lexicon):
+    refusal = _screen("赌博").refusal()
+    assert isinstance(refusal, PolicyDenied) and refusal.code == "content_blocked"
+    assert "赌博" not in refusal.message and "gambling" in refusal.message.lower()
+
+
+def test_empty_and_huge_inputs_r10_1_return_promptly(lexicon):
+    import time
+
+    assert _screen("").action == "allow"
+    huge = ("正常的聊天内容，" * 12_800) + "賭博"  # about 100 KB
+    started = time.perf_counter()
+    verdict = _screen(huge)
+    assert verdict.action == Action.BLOCK and time.perf_counter() - started < 2
+    assert ScreeningEvidence.objects.get(pk=verdict.evidence_id).context["length"] == len(huge)
+
+
+def test_lexicon_changes_r10_1_are_validated_versioned_and_audited(lexicon):
+    with pytest.raises(ValidationError) as info:
+        services.lexicon_term_save(actor=SYSTEM, term="賭博", category="ILL_OTHER")
+    assert info.value.code == "term_duplicate"
+    for term, category, code in [
+        ("", "ILL_OTHER", "term_empty"),
+        ("...", "ILL_OTHER", "term_empty"),
+        ("x" * 65, "ILL_OTHER", "term_too_long"),
+        ("新词", "NOPE", "category_unknown"),
+    ]:
+        with pytest.raises(ValidationError) as info:
+            services.lexicon_term_save(actor=SYSTEM, term=term, category=category)
+        assert info.value.code == code
+    before = LexiconVersion.objects.count()
+    term = LexiconTerm.objects.get(term="刷单")
+    services.lexicon_term_save(
+        actor=SYSTEM, term="刷单", category="CONDUCT_FRAUD_SPAM", action=Action.BLOCK, existing=term
+    )
+    assert LexiconVersion.objects.count() == before + 1
+    event = AuditEvent.objects.filter(event_type="screening.term_changed").latest("seq")
+    assert event.data["before"]["action"] == "hold" and event.data["after"]["action"] == "block"
+    assert _screen("刷单").action == Action.BLOCK  # this process sees its own change at once
+
+
+def test_only_compliance_staff_r10_1_change_the_lexicon(lexicon):
+    member = UserFactory()
+    with pytest.raises(PolicyDenied):
+        services.lexicon_term_save(actor=actor_for(member), term="新词", category="ILL_OTHER")
+
+
+def test_csv_import_r10_1_reports_bad_rows_and_imports_nothing_then(lexicon):
+    bad = "term,category,action\n新词一,ILL_OTHER,block\n,ILL_OTHER,block\n新词二,NOPE,block\n" + (
+        "新词一,ILL_OTHER,hold\n" + "x" * 70 + ",ILL_OTHER,flag\n新词三,ILL_OTHER,explode\n"
+    )
+    report = services.lexicon_import_csv(actor=SYSTEM, text=bad)
+    assert not report.ok and [line for line, _m in report.errors] == [3, 4, 5, 6, 7]
+    assert not LexiconTerm.objects.filter(term__startswith="新词").exists()
+    good = (
+        "\ufeffterm,category,action,enabled,source,notes\n"
+        "新词一,ILL_OTHER,block,yes,监管通知,\n赌博,ILL_OTHER,hold,no,,\n"
+    )
+    report = services.lexicon_import_csv(actor=SYSTEM, text=good, source="upload.csv")
+    assert report.ok and (report.created, report.updated) == (1, 1)
+    assert LexiconTerm.objects.get(normalised="赌博").enabled is False
+    assert AuditEvent.objects.filter(event_type="screening.lexicon_imported").exists()
+
+
+def test_csv_export_r10_1_round_trips(lexicon):
+    from screening.selectors import lexicon_csv
+
+    exported = lexicon_csv()
+    rows, errors = engine.parse_lexicon_csv(exported)
+    assert not errors and {r["term"] for r in rows} == set(LexiconTerm.objects.values_list("term", flat=True))
