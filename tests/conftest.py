@@ -19,6 +19,9 @@ def _test_settings(settings):
     settings.AUDIT_VERIFY_WORKERS = 1  # worker threads cannot see a test's uncommitted rows
     sms.outbox.clear()
     cache.clear()  # throttle counters must not leak between tests
+    from screening import matcher
+
+    matcher._state.update(matcher=None, checked_at=0.0)  # each test sees its own lexicon
     app.conf.task_always_eager = True
     yield
 

@@ -15,19 +15,6 @@ from tests.factories import UserFactory
 SYSTEM = Actor.system(door=Door.CLI)
 
 
-@pytest.fixture
-def lexicon(db):
-    for term, category, action in [
-        ("赌博", "ILL_OBSCENE_GAMBLING_VIOLENCE", Action.BLOCK),
-        ("刷单", "CONDUCT_FRAUD_SPAM", Action.HOLD),
-        ("spam", "CONDUCT_FRAUD_SPAM", Action.BLOCK),
-        ("加微信", "ACCT_CONTACT_EMBED", Action.FLAG),
-    ]:
-        services.lexicon_term_save(actor=SYSTEM, term=term, category=category, action=action)
-    services.allow_entry_save(actor=SYSTEM, phrase="反赌博宣传")
-    matcher.announce(LexiconVersion.objects.latest("pk").pk)
-
-
 def _screen(text, user=None):
     actor = actor_for(user) if user else SYSTEM
     return services.screen(actor=actor, text=text, context={"kind": "test"})
@@ -182,3 +169,30 @@ def test_csv_export_r10_1_round_trips(lexicon):
     exported = lexicon_csv()
     rows, errors = engine.parse_lexicon_csv(exported)
     assert not errors and {r["term"] for r in rows} == set(LexiconTerm.objects.values_list("term", flat=True))
+
+
+def test_screen_command_r10_1_tries_a_csv_lexicon(tmp_path, monkeypatch, capsys, db):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    lexicon_file = tmp_path / "try.csv"
+    lexicon_file.write_text("term,category,action\n百家乐,ILL_OBSCENE_GAMBLING_VIOLENCE,block\n", "utf-8")
+    monkeypatch.setattr("sys.stdin", io.StringIO("来玩百 家 樂\n你好\n"))
+    call_command("screen", "--lexicon", str(lexicon_file))
+    lines = [__import__("json").loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["action"] for line in lines] == ["block", "allow"]
+    assert lines[0]["hits"][0]["start"] == 2 and not ScreeningEvidence.objects.exists()  # nothing stored
+    lexicon_file.write_text("term,category\n,ILL_OTHER\n", "utf-8")
+    with pytest.raises(CommandError, match=":2: "):
+        call_command("screen", "--lexicon", str(lexicon_file))
+
+
+def test_demo_seed_r10_1_loads_the_demonstration_lexicon(db):
+    from django.core.management import call_command
+
+    call_command("seed_demo")
+    assert LexiconTerm.objects.filter(source="demo", category="CONDUCT_FRAUD_SPAM").exists()
+    matcher.announce(LexiconVersion.objects.latest("pk").pk)
+    assert _screen("来玩百家乐").action == Action.BLOCK
+    assert _screen("打击网络赌博").action == "allow"

@@ -1,6 +1,7 @@
 """Seed demo data once: members, an owner and an admin, a compliance reviewer, groups with messages."""
 
 import os
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group as AuthGroup
@@ -12,9 +13,12 @@ from common.actors import Actor, Door
 from groups import services as group_services
 from identity import services as identity_services
 from identity.idnumber import check_character
+from screening import services as screening_services
+from screening.models import LexiconTerm
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "Qunzu-demo-2026")
 
+DEMO_LEXICON = Path(__file__).resolve().parents[2] / "data" / "lexicon-demo.csv"
 MEMBERS = [
     ("wangfang", "王芳", "owner of both demo groups", "13800000001"),
     ("lilei", "李雷", "admin of 读书会", "13800000002"),
@@ -70,7 +74,19 @@ class Command(BaseCommand):
             with transaction.atomic():
                 self._seed(user_model)
             self.stdout.write(self.style.SUCCESS("Demo data created."))
+        self._seed_lexicon()
         self._print_logins()
+
+    def _seed_lexicon(self):
+        """A small demonstration lexicon (fraud, gambling, spam advertising); operators load their own."""
+        if LexiconTerm.objects.exists():
+            return
+        report = screening_services.lexicon_import_csv(
+            actor=Actor.system(door=Door.CLI), text=DEMO_LEXICON.read_text(encoding="utf-8"), source="demo"
+        )
+        for phrase in ("打击网络赌博", "防范刷单返利"):
+            screening_services.allow_entry_save(actor=Actor.system(door=Door.CLI), phrase=phrase)
+        self.stdout.write(f"Demo screening lexicon: {report.created} terms (try 来玩百家乐 or 賭.博網站).")
 
     def _seed(self, user_model):
         cli = Actor.system(door=Door.CLI)
@@ -93,6 +109,15 @@ class Command(BaseCommand):
                     "review_identityverification",
                     "reveal_identityverification",
                     "export_auditevent",
+                    "view_lexiconterm",
+                    "add_lexiconterm",
+                    "change_lexiconterm",
+                    "delete_lexiconterm",
+                    "view_allowentry",
+                    "add_allowentry",
+                    "change_allowentry",
+                    "view_lexiconversion",
+                    "view_screeningevidence",
                 ]
             )
         )
