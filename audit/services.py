@@ -268,9 +268,12 @@ _RETENTION_PURGERS: dict = {}
 
 
 def register_retention_purger(record_class: str, purger) -> None:
+    """Several apps may keep records of one class (evidence from screening and from complaints)."""
     if record_class not in settings.RETENTION_DAYS:
         raise ValueError(f"no retention period is configured for {record_class!r}")
-    _RETENTION_PURGERS[record_class] = purger
+    purgers = _RETENTION_PURGERS.setdefault(record_class, [])
+    if purger not in purgers:
+        purgers.append(purger)
 
 
 def retention_classes() -> list[str]:
@@ -307,13 +310,16 @@ def retention_purge(
     elif record_class == "audit_events":
         _purge_audit_prefix(run, cutoff, held_users, held_groups, batch_size, progress)
     else:
-        run.removed = _RETENTION_PURGERS[record_class](
-            actor=actor,
-            cutoff=cutoff,
-            held_users=held_users,
-            held_groups=held_groups,
-            batch_size=batch_size,
-            progress=progress,
+        run.removed = sum(
+            purger(
+                actor=actor,
+                cutoff=cutoff,
+                held_users=held_users,
+                held_groups=held_groups,
+                batch_size=batch_size,
+                progress=progress,
+            )
+            for purger in _RETENTION_PURGERS[record_class]
         )
     RetentionRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), removed=run.removed)
     audit_record(

@@ -229,3 +229,27 @@ def lexicon_import_csv(*, actor: Actor, text: str, source: str = "") -> ImportRe
             },
         )
     return report
+
+
+def evidence_purge_expired(
+    *, actor: Actor, cutoff, held_users, held_groups, batch_size=5_000, progress=None
+) -> int:
+    """R13.2: screening evidence past its retention period (``evidence_snapshots``) goes, in batches,
+    except what a legal hold covers (its author, or the group it was written in). Registered with the
+    audit app's retention job."""
+    expired = ScreeningEvidence.objects.filter(created_at__lt=cutoff).exclude(author_id__in=held_users)
+    if held_groups:
+        expired = expired.exclude(context__group__in=held_groups)
+    removed = 0
+    while ids := list(expired.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            count, _detail = ScreeningEvidence.objects.filter(pk__in=ids).delete()
+            audit_record(
+                actor=actor,
+                event_type="screening.evidence_purged",
+                data={"count": count, "first_id": ids[0], "last_id": ids[-1], "cutoff": cutoff.isoformat()},
+            )
+        removed += count
+        if progress:
+            progress(removed)
+    return removed

@@ -196,3 +196,22 @@ def test_demo_seed_r10_1_loads_the_demonstration_lexicon(db):
     matcher.announce(LexiconVersion.objects.latest("pk").pk)
     assert _screen("来玩百家乐").action == Action.BLOCK
     assert _screen("打击网络赌博").action == "allow"
+
+
+def test_evidence_r13_2_is_purged_after_its_period_unless_held(lexicon, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audit import services as audit_services
+    from audit.models import LegalHold
+
+    settings.AUDIT_DIGEST_EXPORT_PATH = "/dev/null"
+    author, held_author = UserFactory(), UserFactory()
+    old = [_screen("赌博", author).evidence_id, _screen("赌博", held_author).evidence_id]
+    young = _screen("赌博", author).evidence_id
+    ScreeningEvidence.objects.filter(pk__in=old).update(created_at=timezone.now() - timedelta(days=4 * 365))
+    LegalHold.objects.create(target_type="user", target_id=str(held_author.pk), reason="案件", set_by=author)
+    run = audit_services.retention_purge(actor=SYSTEM, record_class="evidence_snapshots")
+    assert run.removed == 1
+    assert set(ScreeningEvidence.objects.values_list("pk", flat=True)) == {old[1], young}
