@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import audit_chain, retention
+from bench import audit_chain, retention, screening
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    for benchmark in (audit_chain, retention):
+    for benchmark in (audit_chain, retention, screening):
         benchmark.main(args)

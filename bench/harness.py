@@ -20,13 +20,22 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
 
+_ADMIN_URL = ""
+
+
 def setup_django(name: str = "qunzu_bench") -> None:
     """Point Django at a fresh benchmark database on the PostgreSQL of DATABASE_URL and migrate it."""
     import psycopg
 
-    base = os.environ.get("DATABASE_URL", "")
+    global _ADMIN_URL
+    _ADMIN_URL = _ADMIN_URL or os.environ.get("DATABASE_URL", "")  # the first benchmark's, kept
+    base = _ADMIN_URL
     if not base.startswith("postgres"):
         sys.exit("The benchmarks need DATABASE_URL pointing at PostgreSQL (make bench sets it).")
+    if "django.db" in sys.modules:  # an earlier benchmark in this process still holds its database
+        from django.db import connections
+
+        connections.close_all()
     admin = psycopg.connect(base.replace("postgres://", "postgresql://", 1), autocommit=True)
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.execute(f'CREATE DATABASE "{name}"')

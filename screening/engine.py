@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -106,10 +107,31 @@ def evaluate(text: str, active: matcher.Matcher) -> tuple[str, tuple[Hit, ...]]:
     return folded, tuple(hits)
 
 
+def check_plain(value: str, *, limit: int, label: str) -> str:
+    """Source and notes: plain text of a bounded length (PostgreSQL refuses NUL; nothing is cut)."""
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise ValidationError(
+            _("%(field)s is longer than %(limit)d characters.") % {"field": label, "limit": limit},
+            code="too_long",
+        )
+    if _has_control(value):
+        raise ValidationError(
+            _("%(field)s contains control characters.") % {"field": label}, code="control_characters"
+        )
+    return value
+
+
+def _has_control(value: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
+
+
 def clean_term(term: str, category: str, action: str) -> tuple[str, str]:
     term = (term or "").strip()
     if not term:
         raise ValidationError(_("The term is empty."), code="term_empty")
+    if _has_control(term):
+        raise ValidationError(_("The term contains control characters."), code="control_characters")
     if len(term) > TERM_MAX_LENGTH:
         raise ValidationError(
             _("The term is longer than %(limit)d characters.") % {"limit": TERM_MAX_LENGTH},
@@ -145,7 +167,14 @@ def parse_lexicon_csv(text: str) -> tuple[list[dict], list[tuple[int, str]]]:
             (1, _("The first line must name the columns: term,category[,action,enabled,source,notes]."))
         ]
     reader.fieldnames = header
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:  # an unterminated quote, a field past the csv module's limit
+            errors.append((reader.line_num, _("Not readable as CSV: %(error)s") % {"error": error}))
+            break
         line = reader.line_num
         values = {key: (row.get(key) or "").strip() for key in CSV_COLUMNS}
         if None in row:
@@ -158,6 +187,8 @@ def parse_lexicon_csv(text: str) -> tuple[list[dict], list[tuple[int, str]]]:
             continue
         try:
             term, normalised = clean_term(values["term"], values["category"].upper(), action)
+            check_plain(values["source"], limit=80, label=_("source"))
+            check_plain(values["notes"], limit=300, label=_("notes"))
         except ValidationError as error:
             errors.append((line, error.messages[0]))
             continue
@@ -177,8 +208,8 @@ def parse_lexicon_csv(text: str) -> tuple[list[dict], list[tuple[int, str]]]:
                 "category": values["category"].upper(),
                 "action": action,
                 "enabled": enabled_text not in _FALSE,
-                "source": values["source"][:80],
-                "notes": values["notes"][:300],
+                "source": values["source"],
+                "notes": values["notes"],
             }
         )
     return rows, errors

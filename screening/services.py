@@ -8,13 +8,13 @@ services below, each one versioned and audited.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from common.actors import Actor
 from screening import matcher, policies
-from screening.engine import ImportReport, Verdict, clean_term, evaluate, parse_lexicon_csv
+from screening.engine import ImportReport, Verdict, check_plain, clean_term, evaluate, parse_lexicon_csv
 from screening.models import (
     ACTION_STRENGTH,
     TERM_MAX_LENGTH,
@@ -25,6 +25,7 @@ from screening.models import (
     ScreeningEvidence,
 )
 from screening.normalize import fold
+from screening.selectors import lexicon_csv
 
 EVIDENCE_TEXT_LIMIT = 200_000  # characters kept of an enormous input (the rest is summarised by length)
 
@@ -105,29 +106,44 @@ def lexicon_term_save(
     """Add a term, or change one; a term that folds to the same form as another is a duplicate."""
     policies.can_manage_lexicon(actor.user).require()
     term, normalised = clean_term(term, category, action)
-    with transaction.atomic():
-        clash = LexiconTerm.objects.filter(normalised=normalised)
-        if existing is not None:
-            clash = clash.exclude(pk=existing.pk)
-        if clash.exists():
-            raise ValidationError(
-                _("“%(term)s” is already in the lexicon (it reads the same once normalised).")
-                % {"term": term},
-                code="term_duplicate",
+    source = check_plain(source, limit=80, label=_("source"))
+    notes = check_plain(notes, limit=300, label=_("notes"))
+    try:
+        with transaction.atomic():
+            if existing is not None:  # edits of one term queue behind each other; "before" is the truth
+                existing = LexiconTerm.objects.select_for_update().get(pk=existing.pk)
+            clash = LexiconTerm.objects.filter(normalised=normalised)
+            if existing is not None:
+                clash = clash.exclude(pk=existing.pk)
+            if clash.exists():
+                raise ValidationError(
+                    _("“%(term)s” is already in the lexicon (it reads the same once normalised).")
+                    % {"term": term},
+                    code="term_duplicate",
+                )
+            before = _term_state(existing) if existing is not None else None
+            record = existing or LexiconTerm()
+            record.term, record.normalised, record.category, record.action = (
+                term,
+                normalised,
+                category,
+                action,
             )
-        before = _term_state(existing) if existing is not None else None
-        record = existing or LexiconTerm()
-        record.term, record.normalised, record.category, record.action = term, normalised, category, action
-        record.enabled, record.source, record.notes = enabled, source[:80], notes[:300]
-        record.updated_by = actor.user if actor.user_id else None
-        record.save()
-        version = _new_version(actor, f"{'changed' if before else 'added'} term #{record.pk}")
-        audit_record(
-            actor=actor,
-            event_type="screening.term_changed" if before else "screening.term_added",
-            target=record,
-            data={"before": before, "after": _term_state(record), "version": version.pk},
-        )
+            record.enabled, record.source, record.notes = enabled, source, notes
+            record.updated_by = actor.user if actor.user_id else None
+            record.save()
+            version = _new_version(actor, f"{'changed' if before else 'added'} term #{record.pk}")
+            audit_record(
+                actor=actor,
+                event_type="screening.term_changed" if before else "screening.term_added",
+                target=record,
+                data={"before": before, "after": _term_state(record), "version": version.pk},
+            )
+    except IntegrityError:  # a concurrent save of the same form won the unique index
+        raise ValidationError(
+            _("“%(term)s” is already in the lexicon (it reads the same once normalised).") % {"term": term},
+            code="term_duplicate",
+        ) from None
     return record
 
 
@@ -151,6 +167,8 @@ def allow_entry_save(
     """An allow-list entry: a hit that lies inside this longer, harmless phrase does not count."""
     policies.can_manage_lexicon(actor.user).require()
     phrase = (phrase or "").strip()
+    notes = check_plain(notes, limit=300, label=_("notes"))
+    check_plain(phrase, limit=TERM_MAX_LENGTH, label=_("phrase"))
     normalised = fold(phrase)
     if not normalised or len(phrase) > TERM_MAX_LENGTH:
         raise ValidationError(
@@ -166,7 +184,7 @@ def allow_entry_save(
             raise ValidationError(_("This phrase is already on the allow-list."), code="phrase_duplicate")
         before = {"phrase": existing.phrase, "enabled": existing.enabled} if existing else None
         entry = existing or AllowEntry()
-        entry.phrase, entry.normalised, entry.enabled, entry.notes = phrase, normalised, enabled, notes[:300]
+        entry.phrase, entry.normalised, entry.enabled, entry.notes = phrase, normalised, enabled, notes
         entry.updated_by = actor.user if actor.user_id else None
         entry.save()
         version = _new_version(actor, f"allow-list entry #{entry.pk}")
@@ -189,45 +207,50 @@ def lexicon_import_csv(*, actor: Actor, text: str, source: str = "") -> ImportRe
         if not rows and not errors:
             report.errors.append((1, _("The file has no terms.")))
         return report
-    with transaction.atomic():
-        existing = {
-            t.normalised: t
-            for t in LexiconTerm.objects.filter(normalised__in=[r["normalised"] for r in rows])
-        }
-        new = []
-        for row in rows:
-            row["source"] = row["source"] or source[:80]
-            current = existing.get(row["normalised"])
-            if current is None:
-                new.append(LexiconTerm(**row, updated_by=actor.user if actor.user_id else None))
-                continue
-            state = {k: row[k] for k in ("term", "category", "action", "enabled", "source", "notes")}
-            if _term_state(current) == state:
-                report.unchanged += 1
-                continue
-            for key, value in state.items():
-                setattr(current, key, value)
-            current.updated_by = actor.user if actor.user_id else None
-            current.save()
-            report.updated += 1
-        LexiconTerm.objects.bulk_create(new, batch_size=2_000)
-        report.created = len(new)
-        version = _new_version(
-            actor,
-            f"CSV import: {report.created} added, {report.updated} changed, {report.unchanged} unchanged",
-        )
-        report.version = version.pk
-        audit_record(
-            actor=actor,
-            event_type="screening.lexicon_imported",
-            data={
-                "created": report.created,
-                "updated": report.updated,
-                "unchanged": report.unchanged,
-                "source": source,
-                "version": version.pk,
-            },
-        )
+    try:
+        with transaction.atomic():
+            existing = {
+                t.normalised: t
+                for t in LexiconTerm.objects.filter(normalised__in=[r["normalised"] for r in rows])
+            }
+            new = []
+            for row in rows:
+                current = existing.get(row["normalised"])
+                if current is None:
+                    row["source"] = row["source"] or source[:80]  # a new term remembers the file it came from
+                    new.append(LexiconTerm(**row, updated_by=actor.user if actor.user_id else None))
+                    continue
+                state = {k: row[k] for k in ("term", "category", "action", "enabled", "source", "notes")}
+                if _term_state(current) == state:
+                    report.unchanged += 1
+                    continue
+                for key, value in state.items():
+                    setattr(current, key, value)
+                current.updated_by = actor.user if actor.user_id else None
+                current.save()
+                report.updated += 1
+            LexiconTerm.objects.bulk_create(new, batch_size=2_000)
+            report.created = len(new)
+            version = _new_version(
+                actor,
+                f"CSV import: {report.created} added, {report.updated} changed, {report.unchanged} unchanged",
+            )
+            report.version = version.pk
+            audit_record(
+                actor=actor,
+                event_type="screening.lexicon_imported",
+                data={
+                    "created": report.created,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "source": source,
+                    "version": version.pk,
+                },
+            )
+    except IntegrityError:  # a term of the file was saved by someone else meanwhile
+        report.created = report.updated = report.unchanged = 0
+        report.version = None
+        report.errors.append((1, _("The lexicon changed while importing. Upload the file again.")))
     return report
 
 
@@ -253,3 +276,11 @@ def evidence_purge_expired(
         if progress:
             progress(removed)
     return removed
+
+
+def lexicon_export(*, actor: Actor) -> str:
+    """The lexicon as CSV for compliance staff; the export itself is on the audit trail."""
+    policies.can_manage_lexicon(actor.user).require()
+    text = lexicon_csv()
+    audit_record(actor=actor, event_type="screening.lexicon_exported", data={"terms": text.count("\n") - 1})
+    return text

@@ -126,7 +126,10 @@
     item.el.append(note);
   }
 
-  function markFailed(cmid, reason, actionUrl) {
+  // Refused content would be refused again: no retry for it, only the reason (R10.1).
+  const FINAL_REFUSALS = new Set(["content_blocked"]);
+
+  function markFailed(cmid, reason, actionUrl, code) {
     const item = pending.get(cmid);
     if (!item) return;
     item.el.classList.remove("sending");
@@ -145,6 +148,7 @@
       fix.className = "fix-link";
       note.append(fix, " ");
     }
+    if (FINAL_REFUSALS.has(code)) { pending.delete(cmid); return; }
     const retry = document.createElement("button");
     retry.type = "button";
     retry.className = "link";
@@ -216,7 +220,7 @@
     },
     error(frame) {
       if (frame.client_msg_id && pending.has(frame.client_msg_id)) {
-        markFailed(frame.client_msg_id, frame.message, frame.action_url);
+        markFailed(frame.client_msg_id, frame.message, frame.action_url, frame.code);
         return;
       }
       if (frame.group === current) resumeInFlight = false; // a refused resume must not block the next

@@ -75,6 +75,10 @@ MATRIX = {
     ("legal-hold-lift", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     # The Django admin is for platform staff only; none of these roles is staff.
     ("admin:index", "GET"): dict.fromkeys(ROLES, LOGIN),
+    # Admin views added through get_urls must be wrapped in admin_view like the rest (R10.1 lexicon CSV).
+    ("admin:screening_lexiconterm_import", "GET"): dict.fromkeys(ROLES, LOGIN),
+    ("admin:screening_lexiconterm_import", "POST"): dict.fromkeys(ROLES, LOGIN),
+    ("admin:screening_lexiconterm_export", "GET"): dict.fromkeys(ROLES, LOGIN),
 }
 
 # (socket route name, action) -> {role: outcome}

@@ -70,13 +70,10 @@ def live_url():
         "IDENTITY_VERIFIER": "fake",
     }
     SMS_FILE.unlink(missing_ok=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    for command in (["migrate", "--noinput"], ["seed_demo"]):  # the demo members, groups and lexicon
+        subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
+        )
     port = _free_port()
     log = open(ROOT / "test-results" / "e2e-server.log", "w")  # noqa: SIM115 (kept open for the server's life)
     server = subprocess.Popen(
