@@ -20,6 +20,7 @@ from screening.models import AllowEntry, LexiconTerm, LexiconVersion
 from screening.normalize import is_latin_word
 
 VERSION_KEY = "screening:lexicon-version"
+VERSION_TTL_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def newest_version() -> int:
     version = cache.get(VERSION_KEY)
     if version is None:
         version = LexiconVersion.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        cache.set(VERSION_KEY, version, None)
+        # Expires, so a process whose cache is its own (no Redis) or was flushed still catches up.
+        cache.set(VERSION_KEY, version, VERSION_TTL_SECONDS)
     return version
 
 
@@ -103,7 +105,7 @@ def current() -> Matcher:
 
 def announce(version: int) -> None:
     """Called after a lexicon change commits: every process sees the new version at its next check."""
-    cache.set(VERSION_KEY, version, None)
+    cache.set(VERSION_KEY, version, VERSION_TTL_SECONDS)
     _state["checked_at"] = 0.0  # this process at once
 
 
