@@ -191,6 +191,7 @@ CELERY_BEAT_SCHEDULE = {  # installed into django-celery-beat, where staff can c
     "seal-network-logs": {"task": "audit.network_log_seal", "schedule": 300.0},
     "verify-audit-chain": {"task": "audit.verify", "schedule": 3600.0},
     "retention-purge": {"task": "audit.retention_purge", "schedule": 24 * 3600.0},
+    "credit-good-standing": {"task": "credit.good_standing", "schedule": 6 * 3600.0},  # idempotent per day
 }
 
 REST_FRAMEWORK = {
@@ -237,6 +238,13 @@ RETENTION_DAYS = {
     "evidence_snapshots": env.int("RETENTION_EVIDENCE_DAYS", default=3 * 365),
     "retention_locked_accounts": env.int("RETENTION_LOCKED_ACCOUNTS_DAYS", default=184),
 }
+# Credit (R7.3): points per event; the levels and their capabilities are a table staff edit.
+CREDIT_POINTS = {
+    "identity_verified": env.int("CREDIT_POINTS_IDENTITY_VERIFIED", default=10),
+    "good_standing": env.int("CREDIT_POINTS_GOOD_STANDING", default=1),
+}
+CREDIT_QUIET_DAYS = env.int("CREDIT_QUIET_DAYS", default=30)  # no penalty this long: good standing
+CREDIT_ADJUST_APPROVAL_THRESHOLD = env.int("CREDIT_ADJUST_APPROVAL_THRESHOLD", default=20)
 SCREENING_VERSION_CHECK_SECONDS = env.float("SCREENING_VERSION_CHECK_SECONDS", default=1.0)
 AUDIT_VERIFY_WORKERS = env.int("AUDIT_VERIFY_WORKERS", default=2)  # parallel ranges on PostgreSQL
 RETENTION_PURGE_PAUSE_SECONDS = env.float("RETENTION_PURGE_PAUSE_SECONDS", default=0.02)

@@ -26,6 +26,9 @@ class ChatGroup(models.Model):
     invite_token = models.CharField(max_length=32, unique=True, default=_invite_token, editable=False)
     # The last sequence number given out; incremented under the row lock so numbers are gapless.
     last_seq = models.BigIntegerField(default=0, editable=False)
+    # R8.1: the largest size, fixed at creation from the creator's credit level (categories and tiers
+    # refine it); 0 means no cap of its own.
+    member_cap = models.PositiveIntegerField(_("member cap"), default=0)
 
     class Meta:
         verbose_name = _("chat group")

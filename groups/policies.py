@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from common.policies import ALLOW, Decision, deny
+from credit.selectors import capabilities_for
 from groups.models import ChatGroup, Membership, Role
 from identity import policies as identity_policies
 from identity import selectors as identity_selectors
@@ -31,6 +32,29 @@ def can_create_group(user) -> Decision:
         return decision
     if identity_selectors.restriction_active(user, RestrictionKind.CREATE_GROUP):
         return deny("create_group_barred", _("This account may not create groups at present."))
+    return _within_owned_cap(user)
+
+
+def _level_refusal(code: str, message: str) -> Decision:
+    return deny(code, message, action_url="/credit/")
+
+
+def _within_owned_cap(user) -> Decision:
+    """R7.3, R8.1: how many groups one may own, and whether one may create any, follow the credit level."""
+    caps = capabilities_for(user)
+    owned = Membership.objects.filter(user=user, role=Role.OWNER, left_at__isnull=True).count()
+    if caps.max_groups_owned == 0 or caps.max_group_size == 0:
+        return _level_refusal(
+            "level_cannot_create",
+            _("At credit level %(level)s you cannot create groups yet. See how to reach the next level.")
+            % {"level": caps.level.label},
+        )
+    if owned >= caps.max_groups_owned:
+        return _level_refusal(
+            "owned_cap_reached",
+            _("At credit level %(level)s you may own %(cap)d groups, and you own %(owned)d.")
+            % {"level": caps.level.label, "cap": caps.max_groups_owned, "owned": owned},
+        )
     return ALLOW
 
 
@@ -61,6 +85,16 @@ def can_join(user, group: ChatGroup, invite_token: str) -> Decision:
         return deny("invite_invalid", _("This invitation link is no longer valid. Ask for a new one."))
     if _active_membership(user, group) is not None:
         return deny("already_member", _("You are already a member of this group."))
+    if group.member_cap and group.memberships.filter(left_at__isnull=True).count() >= group.member_cap:
+        return deny("group_full", _("This group is full (%(cap)d members).") % {"cap": group.member_cap})
+    caps = capabilities_for(user)
+    joined = Membership.objects.filter(user=user, left_at__isnull=True).count()
+    if joined >= caps.max_groups_joined:
+        return _level_refusal(
+            "joined_cap_reached",
+            _("At credit level %(level)s you may be in %(cap)d groups, and you are in %(joined)d.")
+            % {"level": caps.level.label, "cap": caps.max_groups_joined, "joined": joined},
+        )
     return ALLOW
 
 
@@ -105,6 +139,13 @@ def can_appoint_admin(user, group: ChatGroup, member) -> Decision:
         return deny("not_member", _("Only a member of the group can become an admin."))
     if target.role != Role.MEMBER:
         return deny("already_admin", _("This member is already an admin or the owner."))
+    caps = capabilities_for(member)
+    if not caps.may_be_admin:
+        return deny(
+            "level_cannot_be_admin",
+            _("At credit level %(level)s this member cannot be appointed admin yet.")
+            % {"level": caps.level.label},
+        )
     return ALLOW
 
 

@@ -6,6 +6,7 @@ Order inside each: policy → write → audit in the same transaction → publis
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -16,7 +17,9 @@ from guardian.shortcuts import assign_perm, remove_perm
 from audit.models import NetworkLogKind
 from audit.services import audit_record, network_log_write
 from common.actors import Actor
+from common.policies import PolicyDenied
 from common.realtime import group_channel, publish_on_commit, user_channel
+from credit.selectors import capabilities_for
 from groups import policies
 from groups.models import ChatGroup, Membership, Message, MessageStatus, Role, _invite_token
 from groups.selectors import message_payload
@@ -69,7 +72,10 @@ def group_create(*, actor: Actor, name: str, description: str = "") -> ChatGroup
     _require_screened(actor, name, kind="group_name")
     _require_screened(actor, description, kind="group_description")
     with transaction.atomic():
-        group = ChatGroup.objects.create(name=name, description=description, created_by=actor.user)
+        member_cap = capabilities_for(actor.user).max_group_size
+        group = ChatGroup.objects.create(
+            name=name, description=description, created_by=actor.user, member_cap=member_cap
+        )
         Membership.objects.create(group=group, user=actor.user, role=Role.OWNER)
         assign_perm(MANAGE_PERMISSION, actor.user, group)
         audit_record(
@@ -190,6 +196,7 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
     if existing is not None:
         return existing, False
     body = _clean_text(body, field="message", label=_("Message"), max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
+    _require_within_rate(actor.user)
     verdict = screen(actor=actor, text=body, context={"kind": "message", "group": group.code})
     if not verdict.publishable:
         raise verdict.refusal()
@@ -232,6 +239,27 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
         return existing, False
     message.sender_role = membership_role
     return message, True
+
+
+def _require_within_rate(user) -> None:
+    """R7.3: messages per minute follow the sender's credit level (a fixed one-minute window in the
+    shared cache, so every process counts together); the refusal says how long to wait."""
+    limit = capabilities_for(user).messages_per_minute
+    now = timezone.now()
+    key = f"chat:rate:{user.pk}:{now:%Y%m%d%H%M}"
+    cache.add(key, 0, 90)
+    try:
+        sent = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, 90)
+        sent = 1
+    if sent > limit:
+        wait = 60 - now.second
+        raise PolicyDenied(
+            "rate_limited",
+            _("At your credit level you may send %(limit)d messages a minute. Wait %(wait)d seconds.")
+            % {"limit": limit, "wait": wait},
+        )
 
 
 def _message_by_client_id(actor: Actor, group: ChatGroup, client_msg_id: str) -> Message | None:

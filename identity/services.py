@@ -15,6 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -142,6 +143,11 @@ def _save_new_user(user) -> None:
         raise ValidationError(
             _("This mobile number or account name is already registered."), code="account_taken"
         ) from None
+
+
+# Sent inside the transaction that verifies a user, so that apps above identity (credit) can act on it
+# atomically without identity knowing them. Receivers get ``user`` and ``actor``.
+identity_verified = Signal()
 
 
 def user_register(
@@ -473,6 +479,8 @@ def verification_submit(
                 "notice_version": notice.version,
             },
         )
+        if verification.status == VerificationStatus.VERIFIED:
+            identity_verified.send(sender=IdentityVerification, user=actor.user, actor=actor)
     return verification
 
 
@@ -505,6 +513,8 @@ def verification_decide(
                 "user_id": verification.user_id,
             },
         )
+        if approve:
+            identity_verified.send(sender=IdentityVerification, user=verification.user, actor=actor)
     return verification
 
 

@@ -22,6 +22,32 @@ def ensure_default_agreements() -> None:
         AgreementDocument.objects.get_or_create(kind=kind, version=1, defaults={"title": title, "body": body})
 
 
+def ensure_default_levels() -> None:
+    """The migration's credit levels (a transactional test's flush removes them for the next one)."""
+    import importlib
+
+    from credit.models import CreditLevel
+
+    levels = importlib.import_module("credit.migrations.0002_default_levels").LEVELS
+    for number, name, name_en, min_score, own, join, size, cats, per_minute, admin, how, how_en in levels:
+        CreditLevel.objects.get_or_create(
+            number=number,
+            defaults=dict(
+                name=name,
+                name_en=name_en,
+                min_score=min_score,
+                max_groups_owned=own,
+                max_groups_joined=join,
+                max_group_size=size,
+                creatable_categories=cats,
+                messages_per_minute=per_minute,
+                may_be_admin=admin,
+                how_to_reach=how,
+                how_to_reach_en=how_en,
+            ),
+        )
+
+
 def valid_id_number(n: int | None = None, *, birth: str = "19900101") -> str:
     """A checksum-valid resident identity number, different on every call unless ``n`` is given."""
     body = f"110105{birth}{(next(_id_numbers) if n is None else n) % 1000:03d}"
@@ -54,6 +80,24 @@ class UserFactory(factory.django.DjangoModelFactory):
             identity_services.verification_submit(
                 actor=actor, real_name="测试用户", id_number=valid_id_number(), consent=True
             )
+
+    @factory.post_generation
+    def credit_score(obj, create, extracted, **kwargs):
+        """Test users stand at level 4 (score 100) unless a test asks otherwise: most tests are about
+        something else than credit. Written as a staff adjustment in the ledger."""
+        ensure_default_levels()
+        if not create:
+            return
+        from credit.models import CreditAccount, CreditEvent
+
+        account, _created = CreditAccount.objects.get_or_create(user=obj)
+        account.refresh_from_db()
+        target = 100 if extracted is None else extracted
+        if target != account.score:
+            CreditEvent.objects.create(
+                account=account, delta=target - account.score, reason="staff_adjustment", source_ref="factory"
+            )
+            CreditAccount.objects.filter(pk=account.pk).update(score=target)
 
 
 def UnverifiedUserFactory(**fields):

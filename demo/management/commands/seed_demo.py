@@ -1,6 +1,7 @@
 """Seed demo data once: members, an owner and an admin, a compliance reviewer, groups with messages."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -8,8 +9,10 @@ from django.contrib.auth.models import Group as AuthGroup
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from common.actors import Actor, Door
+from credit import services as credit_services
 from groups import services as group_services
 from identity import services as identity_services
 from identity.idnumber import check_character
@@ -118,6 +121,11 @@ class Command(BaseCommand):
                     "change_allowentry",
                     "view_lexiconversion",
                     "view_screeningevidence",
+                    "adjust_creditaccount",
+                    "view_creditaccount",
+                    "view_creditevent",
+                    "view_creditadjustment",
+                    "view_creditlevel",
                 ]
             )
         )
@@ -131,6 +139,11 @@ class Command(BaseCommand):
                 is_superuser=superuser,
             )
             staff.groups.add(reviewers)
+        # Six weeks in good standing for the verified members (credit level 3: they may own groups and be
+        # appointed admins); the newcomer stays at level 1.
+        today = timezone.localdate()
+        for days_ago in range(45, 0, -1):
+            credit_services.credit_good_standing_run(actor=cli, day=today - timedelta(days=days_ago))
         owner = users["wangfang"]
         for index, (name, description, joiners, lines) in enumerate(GROUPS):
             as_owner = Actor.for_user(owner, door=Door.CLI)

@@ -1,0 +1,129 @@
+"""What a user may do now, by their credit level (R7.3, R8.1): one cheap call.
+
+``capabilities_for(user)`` costs one indexed query (the user's account) and one cache read (the grid).
+The grid is cached until staff change it (the cache entry is dropped when the change commits), and the
+level is worked out at each call from the score and any cap, so a change takes effect at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from credit.models import CreditAccount, CreditEvent, CreditLevel
+
+GRID_CACHE_KEY = "credit:grid"
+GRID_FIELDS = (
+    "number",
+    "name",
+    "name_en",
+    "min_score",
+    "max_groups_owned",
+    "max_groups_joined",
+    "max_group_size",
+    "creatable_categories",
+    "messages_per_minute",
+    "may_be_admin",
+    "how_to_reach",
+    "how_to_reach_en",
+)
+
+
+@dataclass(frozen=True)
+class Level:
+    number: int
+    name: str
+    name_en: str
+    min_score: int
+    max_groups_owned: int
+    max_groups_joined: int
+    max_group_size: int
+    creatable_categories: tuple
+    messages_per_minute: int
+    may_be_admin: bool
+    how_to_reach: str = ""
+    how_to_reach_en: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name
+
+    @property
+    def how(self) -> str:
+        return self.how_to_reach_en if (get_language() or "").startswith("en") else self.how_to_reach
+
+    def may_create_in(self, category: str) -> bool:
+        return "*" in self.creatable_categories or category in self.creatable_categories
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """The user's level and its row of the grid, as of now."""
+
+    score: int
+    level: Level
+    earned_level: int  # what the score alone would give
+    capped_until: datetime | None = None
+    capped: bool = False
+
+    def __getattr__(self, name):  # the grid's values read as the capabilities' own
+        return getattr(self.level, name)
+
+
+def level_grid() -> list[Level]:
+    grid = cache.get(GRID_CACHE_KEY)
+    if grid is None:
+        grid = list(CreditLevel.objects.order_by("number").values(*GRID_FIELDS))
+        cache.set(GRID_CACHE_KEY, grid, 300)
+    return [
+        Level(**{**row, "creatable_categories": tuple(row["creatable_categories"] or ())}) for row in grid
+    ]
+
+
+# With no grid at all (a database emptied by hand) nobody may do anything that a level grants.
+NO_LEVEL = Level(0, "—", "—", 0, 0, 0, 0, (), 0, False)
+
+
+def level_for_score(score: int, grid: list[Level]) -> Level:
+    reached = [level for level in grid if level.min_score <= score]
+    return reached[-1] if reached else (grid[0] if grid else NO_LEVEL)
+
+
+def capabilities_for(user) -> Capabilities:
+    """R7.3: what ``user`` may do now. Users without a ledger yet stand at score 0."""
+    grid = level_grid()
+    row = (
+        CreditAccount.objects.filter(user_id=user.pk).values("score", "level_cap", "level_cap_until").first()
+        if user is not None and user.pk
+        else None
+    ) or {"score": 0, "level_cap": None, "level_cap_until": None}
+    earned = level_for_score(row["score"], grid)
+    level = earned
+    cap, until = row["level_cap"], row["level_cap_until"]
+    capped = cap is not None and (until is None or until > timezone.now()) and cap < earned.number
+    if capped:
+        level = next((lv for lv in reversed(grid) if lv.number <= cap), grid[0] if grid else NO_LEVEL)
+    return Capabilities(
+        score=row["score"],
+        level=level,
+        earned_level=earned.number,
+        capped_until=until if capped else None,
+        capped=capped,
+    )
+
+
+def next_level(capabilities: Capabilities) -> Level | None:
+    grid = level_grid()
+    return next((lv for lv in grid if lv.number > capabilities.earned_level), None)
+
+
+def ledger_for(user, limit: int = 100) -> list[CreditEvent]:
+    return list(
+        CreditEvent.objects.filter(account__user_id=user.pk)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")[:limit]
+    )

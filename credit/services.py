@@ -1,0 +1,326 @@
+"""Credit services (R7.3, R11.2): the one door for every change to a score, a level cap or the grid.
+
+Every change appends to the ledger (never edits it) and keeps the account's score equal to the ledger's
+sum in the same transaction. Each event names its source, and (reason, source) is unique per account,
+so a job run twice or a retried call counts once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from common.actors import Actor
+from credit import policies, selectors
+from credit.models import (
+    AdjustmentStatus,
+    CreditAccount,
+    CreditAdjustment,
+    CreditEvent,
+    CreditLevel,
+    CreditLevelRevision,
+    CreditReason,
+)
+
+NEGATIVE_REASONS = (CreditReason.COMPLAINT_UPHELD, CreditReason.SANCTION)
+
+
+def _account(user) -> CreditAccount:
+    account, _created = CreditAccount.objects.get_or_create(user=user)
+    return account
+
+
+def _append(
+    actor: Actor, user, delta: int, reason: str, source_ref: str, note: str = ""
+) -> CreditEvent | None:
+    """Append one event and move the score with it; ``None`` if this (reason, source) was counted before."""
+    account = _account(user)
+    try:
+        with transaction.atomic():
+            event = CreditEvent.objects.create(
+                account=account,
+                delta=delta,
+                reason=reason,
+                source_ref=source_ref[:80],
+                note=note[:300],
+                actor=actor.user if actor.user_id else None,
+            )
+            CreditAccount.objects.filter(pk=account.pk).update(score=F("score") + delta)
+    except IntegrityError:
+        return None
+    return event
+
+
+def _points(reason: str) -> int:
+    return int(settings.CREDIT_POINTS[reason])
+
+
+def credit_identity_verified(*, actor: Actor, user) -> CreditEvent | None:
+    """R7.3: real-name verification earns credit, once per account."""
+    with transaction.atomic():
+        event = _append(actor, user, _points("identity_verified"), CreditReason.IDENTITY_VERIFIED, "identity")
+        if event is not None:
+            audit_record(
+                actor=actor, event_type="credit.identity_verified", target=user, data={"delta": event.delta}
+            )
+    return event
+
+
+def credit_good_standing_run(*, actor: Actor, day: date | None = None) -> int:
+    """R7.3: a day in good standing earns a point: verified, active, and no upheld complaint or sanction
+    in the last ``CREDIT_QUIET_DAYS``. Idempotent: the day is the source, so a second run adds nothing."""
+    from django.contrib.auth import get_user_model
+
+    day = day or timezone.localdate()
+    since = timezone.now() - timedelta(days=settings.CREDIT_QUIET_DAYS)
+    User = get_user_model()
+    penalised = CreditEvent.objects.filter(
+        account__user=OuterRef("pk"), reason__in=NEGATIVE_REASONS, created_at__gte=since
+    )
+    eligible = (
+        User.objects.filter(is_active=True, retention_locked_at__isnull=True, verification__status="verified")
+        .exclude(Exists(penalised))
+        .values_list("pk", flat=True)
+    )
+    source_ref = f"day:{day.isoformat()}"
+    points = _points("good_standing")
+    awarded = 0
+    with transaction.atomic():
+        ids = list(eligible)
+        CreditAccount.objects.bulk_create(
+            [CreditAccount(user_id=pk) for pk in ids], ignore_conflicts=True, batch_size=2_000
+        )
+        accounts = list(CreditAccount.objects.filter(user_id__in=ids).values_list("pk", flat=True))
+        already = set(
+            CreditEvent.objects.filter(
+                account_id__in=accounts, reason=CreditReason.GOOD_STANDING, source_ref=source_ref
+            ).values_list("account_id", flat=True)
+        )
+        fresh = [pk for pk in accounts if pk not in already]
+        CreditEvent.objects.bulk_create(
+            [
+                CreditEvent(
+                    account_id=pk, delta=points, reason=CreditReason.GOOD_STANDING, source_ref=source_ref
+                )
+                for pk in fresh
+            ],
+            ignore_conflicts=True,  # a run in another worker at the same moment: the constraint decides
+            batch_size=2_000,
+        )
+        awarded = len(fresh)
+        _recompute_scores(fresh)
+        audit_record(
+            actor=actor,
+            event_type="credit.good_standing_run",
+            data={"day": day.isoformat(), "accounts": awarded},
+        )
+    return awarded
+
+
+def _recompute_scores(account_ids) -> None:
+    """Set scores from the ledger itself (after bulk appends whose count is not known exactly)."""
+    total = (
+        CreditEvent.objects.filter(account_id=OuterRef("pk"))
+        .values("account_id")
+        .annotate(total=Sum("delta"))
+        .values("total")
+    )
+    for start in range(0, len(account_ids), 2_000):
+        CreditAccount.objects.filter(pk__in=account_ids[start : start + 2_000]).update(
+            score=Coalesce(Subquery(total), 0)
+        )
+
+
+def credit_penalize(
+    *,
+    actor: Actor,
+    user,
+    points: int,
+    reason: str,
+    source_ref: str,
+    note: str = "",
+    cap_level: int | None = None,
+    drop_levels: int = 0,
+    until: datetime | None = None,
+) -> CreditEvent | None:
+    """R11.2: an upheld complaint or a sanction lowers credit, and may lower the level directly, until a
+    time or for good: ``cap_level`` caps it at that level, ``drop_levels`` one or more below the current.
+    Moderation calls this; the effect on capabilities is immediate."""
+    if actor.user is not None:
+        policies.can_adjust_credit(actor.user).require()
+    if reason not in NEGATIVE_REASONS:
+        raise ValidationError(_("A penalty is for an upheld complaint or a sanction."), code="reason_invalid")
+    if points < 0:
+        raise ValidationError(_("Give the points to take away as a positive number."), code="points_invalid")
+    with transaction.atomic():
+        current = selectors.capabilities_for(user)
+        event = _append(actor, user, -points, reason, source_ref, note)
+        cap = cap_level
+        if drop_levels:
+            cap = (
+                max(1, current.level.number - drop_levels)
+                if cap is None
+                else min(cap, current.level.number - drop_levels)
+            )
+        if cap is not None:
+            account = _account(user)
+            keep_stricter = account.level_cap is not None and (
+                account.level_cap_until is None or account.level_cap_until > timezone.now()
+            )
+            if keep_stricter and account.level_cap <= cap:
+                cap = account.level_cap
+                until = _later(account.level_cap_until, until)
+            CreditAccount.objects.filter(pk=account.pk).update(level_cap=max(1, cap), level_cap_until=until)
+        audit_record(
+            actor=actor,
+            event_type="credit.penalized",
+            target=user,
+            reason=note,
+            data={
+                "points": points,
+                "reason": reason,
+                "source": source_ref,
+                "level_before": current.level.number,
+                "cap_level": cap,
+                "until": until.isoformat() if until else None,
+                "counted": event is not None,
+            },
+        )
+    return event
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return None  # permanent wins
+    return max(a, b)
+
+
+def credit_adjust(*, actor: Actor, user, delta: int, reason: str) -> CreditAdjustment:
+    """Staff adjust a user's credit with a stated reason. Above ``CREDIT_ADJUST_APPROVAL_THRESHOLD`` points
+    (either way) the change waits for a second member of staff."""
+    policies.can_adjust_credit(actor.user).require()
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("State why the credit is adjusted."), code="reason_required")
+    if not delta:
+        raise ValidationError(_("An adjustment must change the score."), code="delta_zero")
+    if abs(delta) > 10_000:
+        raise ValidationError(_("An adjustment is at most 10,000 points."), code="delta_too_large")
+    needs_second = abs(delta) > settings.CREDIT_ADJUST_APPROVAL_THRESHOLD
+    with transaction.atomic():
+        adjustment = CreditAdjustment.objects.create(
+            account=_account(user),
+            delta=delta,
+            reason=reason[:300],
+            requested_by=actor.user,
+            status=AdjustmentStatus.PENDING if needs_second else AdjustmentStatus.APPROVED,
+        )
+        if not needs_second:
+            _append(actor, user, delta, CreditReason.STAFF_ADJUSTMENT, f"adjustment:{adjustment.pk}", reason)
+        audit_record(
+            actor=actor,
+            event_type="credit.adjustment_requested" if needs_second else "credit.adjusted",
+            target=user,
+            reason=reason,
+            data={"delta": delta, "adjustment": adjustment.pk},
+        )
+    return adjustment
+
+
+def credit_adjustment_decide(
+    *, actor: Actor, adjustment: CreditAdjustment, approve: bool, note: str = ""
+) -> CreditAdjustment:
+    """The second member of staff approves or rejects a large adjustment (not the one who asked)."""
+    with transaction.atomic():
+        adjustment = (
+            CreditAdjustment.objects.select_for_update().select_related("account__user").get(pk=adjustment.pk)
+        )
+        policies.can_decide_adjustment(actor.user, adjustment).require()
+        adjustment.status = AdjustmentStatus.APPROVED if approve else AdjustmentStatus.REJECTED
+        adjustment.decided_by = actor.user
+        adjustment.decided_at = timezone.now()
+        adjustment.decision_note = (note or "").strip()[:300]
+        adjustment.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        user = adjustment.account.user
+        if approve:
+            _append(
+                actor,
+                user,
+                adjustment.delta,
+                CreditReason.STAFF_ADJUSTMENT,
+                f"adjustment:{adjustment.pk}",
+                adjustment.reason,
+            )
+        audit_record(
+            actor=actor,
+            event_type="credit.adjustment_approved" if approve else "credit.adjustment_rejected",
+            target=user,
+            reason=adjustment.decision_note,
+            data={
+                "delta": adjustment.delta,
+                "adjustment": adjustment.pk,
+                "requested_by": adjustment.requested_by_id,
+            },
+        )
+    return adjustment
+
+
+EDITABLE = [field for field in selectors.GRID_FIELDS if field != "number"]
+
+
+def credit_level_save(*, actor: Actor, level: CreditLevel, changes: dict, reason: str = "") -> CreditLevel:
+    """R7.3, R7.2: change a row of the grid; the thresholds must rise with the level, every change is kept
+    as a revision and audited, and every process uses the new row at once."""
+    policies.can_edit_grid(actor.user).require()
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"not editable: {sorted(unknown)}", code="field_unknown")
+    with transaction.atomic():
+        level = CreditLevel.objects.select_for_update().get(pk=level.pk)
+        before = {field: getattr(level, field) for field in EDITABLE}
+        for field, value in changes.items():
+            setattr(level, field, value)
+        level.full_clean()
+        lower = CreditLevel.objects.filter(number__lt=level.number, min_score__gte=level.min_score).first()
+        higher = CreditLevel.objects.filter(number__gt=level.number, min_score__lte=level.min_score).first()
+        if lower or higher:
+            raise ValidationError(
+                {"min_score": _("Each level needs a higher lowest score than the level below it.")},
+                code="threshold_order",
+            )
+        categories = level.creatable_categories
+        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+            raise ValidationError(
+                {"creatable_categories": _('List category codes, or ["*"] for every category.')},
+                code="categories_invalid",
+            )
+        level.save()
+        after = {field: getattr(level, field) for field in EDITABLE}
+        CreditLevelRevision.objects.create(
+            level_number=level.number,
+            snapshot=after,
+            changed_by=actor.user if actor.user_id else None,
+            reason=(reason or "")[:300],
+        )
+        audit_record(
+            actor=actor,
+            event_type="credit.level_changed",
+            target=level,
+            reason=reason or "",
+            data={
+                "level": level.number,
+                "before": {k: v for k, v in before.items() if after[k] != v},
+                "after": {k: v for k, v in after.items() if before[k] != v},
+            },
+        )
+        transaction.on_commit(lambda: cache.delete(selectors.GRID_CACHE_KEY))
+    return level
