@@ -5,6 +5,8 @@ Order inside each: policy → write → audit in the same transaction → publis
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -242,19 +244,22 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
 
 
 def _require_within_rate(user) -> None:
-    """R7.3: messages per minute follow the sender's credit level (a fixed one-minute window in the
-    shared cache, so every process counts together); the refusal says how long to wait."""
+    """R7.3: messages per minute follow the sender's credit level. The first message opens a one-minute
+    window in the shared cache (every process counts together); the refusal says how long to wait."""
     limit = capabilities_for(user).messages_per_minute
-    now = timezone.now()
-    key = f"chat:rate:{user.pk}:{now:%Y%m%d%H%M}"
-    cache.add(key, 0, 90)
+    now = time.time()
+    key = f"chat:rate:{user.pk}"
+    cache.add(f"{key}:start", now, 60)
+    cache.add(key, 0, 60)
     try:
         sent = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, 90)
+    except ValueError:  # the window ended between add and incr
+        cache.set(f"{key}:start", now, 60)
+        cache.set(key, 1, 60)
         sent = 1
     if sent > limit:
-        wait = 60 - now.second
+        started = cache.get(f"{key}:start") or now
+        wait = max(1, int(60 - (now - started)) + 1)
         raise PolicyDenied(
             "rate_limited",
             _("At your credit level you may send %(limit)d messages a minute. Wait %(wait)d seconds.")

@@ -83,8 +83,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def credit_score(obj, create, extracted, **kwargs):
-        """Test users stand at level 4 (score 100) unless a test asks otherwise: most tests are about
-        something else than credit. Written as a staff adjustment in the ledger."""
+        """Test users stand at level 4 (score 100) unless a test asks otherwise (a score, or "earned" for
+        what the account earned itself): most tests are about something else than credit."""
         ensure_default_levels()
         if not create:
             return
@@ -92,6 +92,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
         account, _created = CreditAccount.objects.get_or_create(user=obj)
         account.refresh_from_db()
+        if extracted == "earned":  # only what the account earned itself (verification)
+            return
         target = 100 if extracted is None else extracted
         if target != account.score:
             CreditEvent.objects.create(
