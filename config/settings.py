@@ -192,6 +192,7 @@ CELERY_BEAT_SCHEDULE = {  # installed into django-celery-beat, where staff can c
     "verify-audit-chain": {"task": "audit.verify", "schedule": 3600.0},
     "retention-purge": {"task": "audit.retention_purge", "schedule": 24 * 3600.0},
     "credit-good-standing": {"task": "credit.good_standing", "schedule": 6 * 3600.0},  # idempotent per day
+    "notification-sms-flush": {"task": "notifications.sms_flush", "schedule": 600.0},
 }
 
 REST_FRAMEWORK = {
@@ -238,6 +239,12 @@ RETENTION_DAYS = {
     "evidence_snapshots": env.int("RETENTION_EVIDENCE_DAYS", default=3 * 365),
     "retention_locked_accounts": env.int("RETENTION_LOCKED_ACCOUNTS_DAYS", default=184),
 }
+# Notifications: text messages at most this many a day per person, never in the quiet hours (local time,
+# start and end hour; "22,8" holds them from 22:00 to 08:00).
+NOTIFY_SMS_PER_DAY = env.int("NOTIFY_SMS_PER_DAY", default=5)
+NOTIFY_QUIET_HOURS = tuple(env.list("NOTIFY_QUIET_HOURS", cast=int, default=[22, 8]))
+SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="群组")
+
 # Credit (R7.3): points per event; the levels and their capabilities are a table staff edit.
 CREDIT_POINTS = {
     "identity_verified": env.int("CREDIT_POINTS_IDENTITY_VERIFIED", default=10),

@@ -11,3 +11,8 @@ class GroupsConfig(AppConfig):
 
         register_converter(GroupCodeConverter, "group_code")
         register_converter(InviteTokenConverter, "invite_token")
+
+        from groups.selectors import group_keys_joined
+        from notifications.selectors import register_group_resolver
+
+        register_group_resolver(group_keys_joined)

@@ -26,6 +26,7 @@ from common.actors import Actor
 from common.policies import PolicyDenied
 from common.realtime import group_channel, user_channel
 from groups import selectors, services
+from notifications import selectors as notification_selectors
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,31 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "last_seq": group["last_seq"],
             }
         )
+
+    # Notifications (pushed by notifications.services after commit), rendered in this member's language.
+
+    def _render_notice(self, raw: dict) -> dict:
+        with translation.override(self.language):
+            return notification_selectors.render(raw)
+
+    async def notification_new(self, event):
+        await self.send_json(
+            {
+                "type": "notification",
+                "notification": self._render_notice(event["notice"]),
+                "unread": event["unread"],
+            }
+        )
+
+    async def notice_group(self, event):
+        notice = event["notice"]
+        if notice.get("group") in self.groups_by_id.values():
+            await self.send_json(
+                {"type": "notification", "notification": self._render_notice(notice), "unread": None}
+            )
+
+    async def notification_count(self, event):
+        await self.send_json({"type": "notification_count", "unread": event["unread"]})
 
     async def session_ended(self, event):
         """The browser behind this socket was signed out (logout, "sign out that browser", deletion)."""

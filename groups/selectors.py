@@ -121,3 +121,10 @@ def messages_held_for_author(group: ChatGroup, user) -> list[Message]:
             Message.objects.filter(group=group, sender=user, status=MessageStatus.HELD).order_by("created_at")
         )[:20]
     )
+
+
+def group_keys_joined(user) -> dict:
+    """The user's current groups by code, with when they joined (for group notices)."""
+    return dict(
+        Membership.objects.filter(user=user, left_at__isnull=True).values_list("group__code", "joined_at")
+    )

@@ -1,0 +1,114 @@
+"""The kinds of notification: each with a translatable title and body, a link to act on, a severity,
+whether the person may turn it off, and whether it goes by text message too.
+
+Apps register the kinds they send (in their ``apps.ready``) with ``register``; ``notify`` refuses a kind
+nobody registered, so a typo cannot send an empty notice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str
+    title: str  # lazy, formatted with the notice's context
+    body: str
+    link: str = ""  # a URL template, formatted with the context
+    severity: str = "info"  # info | warning | critical
+    required: bool = False  # the platform's duty to tell: cannot be turned off (R11, R5.3)
+    sms: bool = False  # also by text message (rate-limited, quiet hours respected)
+    group: bool = False  # addressed to a whole group
+
+    def render(self, context: dict) -> dict:
+        values = _Safe(context)
+        return {
+            "title": str(self.title).format_map(values),
+            "body": str(self.body).format_map(values),
+            "link": self.link.format_map(values) if self.link else "",
+            "severity": self.severity,
+        }
+
+
+class _Safe(dict):
+    """A missing value shows as empty rather than breaking the notice."""
+
+    def __missing__(self, key):
+        return ""
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    KINDS[kind.code] = kind
+    return kind
+
+
+def get(code: str) -> Kind:
+    return KINDS[code]
+
+
+# Kinds of the platform itself. Apps add their own in ``ready``.
+register(
+    Kind(
+        "platform.agreement_changed",
+        _("The rules have changed"),
+        _("A new version of “{title}” takes effect. Please read and accept it to keep publishing."),
+        link="/accounts/agreements/",
+        severity="warning",
+        required=True,
+    )
+)
+register(
+    Kind(
+        "account.suspended",
+        _("Your account is restricted"),
+        _("{what} until {until}. Reason: {reason}. You may appeal."),
+        link="/notifications/",
+        severity="critical",
+        required=True,
+        sms=True,
+    )
+)
+register(
+    Kind(
+        "identity.verification_decided",
+        _("Real-name verification: {outcome}"),
+        _("{note}"),
+        link="/accounts/verify/",
+    )
+)
+register(
+    Kind(
+        "credit.changed",
+        _("Your credit changed: {delta}"),
+        _("{reason} Your level is now {level}."),
+        link="/credit/",
+        severity="warning",
+        required=True,
+    )
+)
+register(
+    Kind(
+        "group.announcement",
+        _("New announcement in {group_name}"),
+        _("{text}"),
+        link="/groups/{group}/",
+        group=True,
+    )
+)
+register(
+    Kind(
+        "group.posting_suspended",
+        _("Posting suspended in {group_name}"),
+        _("Until {until}. Reason: {reason}."),
+        link="/groups/{group}/",
+        severity="critical",
+        required=True,
+        group=True,
+    )
+)
