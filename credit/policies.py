@@ -10,7 +10,8 @@ def _system(user) -> bool:
 
 
 def can_adjust_credit(user) -> Decision:
-    """Staff with the adjustment permission adjust a user's credit and approve others' adjustments."""
+    """R7.3, R11.2: staff with the adjustment permission adjust a user's credit and approve others'
+    adjustments."""
     if _system(user) or (
         user.is_authenticated and user.is_staff and user.has_perm("credit.adjust_creditaccount")
     ):
@@ -31,6 +32,7 @@ def can_decide_adjustment(user, adjustment) -> Decision:
 
 
 def can_edit_grid(user) -> Decision:
+    """R7.3, R7.2: the level grid is the platform's filed policy; platform administrators change it."""
     if _system(user) or (
         user.is_authenticated and user.is_staff and user.has_perm("credit.change_creditlevel")
     ):

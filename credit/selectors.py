@@ -74,11 +74,18 @@ class Capabilities:
         return getattr(self.level, name)
 
 
+def grid_cache_refresh() -> list[dict]:
+    """Write the grid as it is now into the cache (after a change commits: a reader that fetched the
+    old grid just before cannot leave it there, as a delete would let it)."""
+    grid = list(CreditLevel.objects.order_by("number").values(*GRID_FIELDS))
+    cache.set(GRID_CACHE_KEY, grid, 300)
+    return grid
+
+
 def level_grid() -> list[Level]:
     grid = cache.get(GRID_CACHE_KEY)
     if grid is None:
-        grid = list(CreditLevel.objects.order_by("number").values(*GRID_FIELDS))
-        cache.set(GRID_CACHE_KEY, grid, 300)
+        grid = grid_cache_refresh()
     return [
         Level(**{**row, "creatable_categories": tuple(row["creatable_categories"] or ())}) for row in grid
     ]

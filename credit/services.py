@@ -7,10 +7,10 @@ so a job run twice or a retried call counts once.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Subquery, Sum
@@ -275,6 +275,7 @@ def credit_adjustment_decide(
 
 
 EDITABLE = [field for field in selectors.GRID_FIELDS if field != "number"]
+CATEGORY_CODE = re.compile(r"\*|[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
 
 
 def credit_level_save(*, actor: Actor, level: CreditLevel, changes: dict, reason: str = "") -> CreditLevel:
@@ -283,10 +284,20 @@ def credit_level_save(*, actor: Actor, level: CreditLevel, changes: dict, reason
     policies.can_edit_grid(actor.user).require()
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise ValidationError(f"not editable: {sorted(unknown)}", code="field_unknown")
+        raise ValidationError(
+            _("These values cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
+            code="field_unknown",
+        )
+    reason = (reason or "").strip()[:300]
+    if not reason:
+        raise ValidationError(_("State why the level changes."), code="reason_required")
     with transaction.atomic():
-        level = CreditLevel.objects.select_for_update().get(pk=level.pk)
+        # Every row locked, in order: two edits of neighbouring levels cannot both pass the check below.
+        grid = {row.pk: row for row in CreditLevel.objects.select_for_update().order_by("number")}
+        level = grid[level.pk]
         before = {field: getattr(level, field) for field in EDITABLE}
+        if all(before[field] == value for field, value in changes.items()):
+            return level  # nothing changes: no revision, no event
         for field, value in changes.items():
             setattr(level, field, value)
         level.full_clean()
@@ -298,7 +309,10 @@ def credit_level_save(*, actor: Actor, level: CreditLevel, changes: dict, reason
                 code="threshold_order",
             )
         categories = level.creatable_categories
-        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        well_formed = isinstance(categories, list) and all(
+            isinstance(c, str) and CATEGORY_CODE.fullmatch(c) for c in categories
+        )
+        if not well_formed or ("*" in categories and len(categories) > 1):
             raise ValidationError(
                 {"creatable_categories": _('List category codes, or ["*"] for every category.')},
                 code="categories_invalid",
@@ -309,18 +323,18 @@ def credit_level_save(*, actor: Actor, level: CreditLevel, changes: dict, reason
             level_number=level.number,
             snapshot=after,
             changed_by=actor.user if actor.user_id else None,
-            reason=(reason or "")[:300],
+            reason=reason,
         )
         audit_record(
             actor=actor,
             event_type="credit.level_changed",
             target=level,
-            reason=reason or "",
+            reason=reason,
             data={
                 "level": level.number,
                 "before": {k: v for k, v in before.items() if after[k] != v},
                 "after": {k: v for k, v in after.items() if before[k] != v},
             },
         )
-        transaction.on_commit(lambda: cache.delete(selectors.GRID_CACHE_KEY))
+        transaction.on_commit(selectors.grid_cache_refresh)
     return level
