@@ -31,7 +31,14 @@ from common.actors import Actor, Door
 from common.admin import ReadOnlyModelAdmin
 from common.policies import PolicyDenied
 from credit import policies, selectors, services
-from credit.models import CreditAccount, CreditAdjustment, CreditEvent, CreditLevel, CreditLevelRevision
+from credit.models import (
+    CreditAccount,
+    CreditAdjustment,
+    CreditCap,
+    CreditEvent,
+    CreditLevel,
+    CreditLevelRevision,
+)
 
 ALL_CATEGORIES = "*"
 CATEGORY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -351,19 +358,14 @@ class CreditAccountAdmin(ReadOnlyModelAdmin):
         "nickname",
         "score",
         "level_by_score",
-        "level_cap",
-        "level_cap_until",
         "updated_at",
     )
-    list_filter = ("level_cap",)
     list_select_related = ("user",)
     search_fields = ("user__username", "user__nickname")
     fields = (
         "user",
         "score",
         "level_by_score",
-        "level_cap",
-        "level_cap_until",
         "updated_at",
         "recent_events",
     )
@@ -476,3 +478,12 @@ class CreditAdjustmentAdmin(ReadOnlyModelAdmin):
     @admin.display(description=_("reason"))
     def short_reason(self, obj):
         return Truncator(obj.reason).chars(60)
+
+
+@admin.register(CreditCap)
+class CreditCapAdmin(ReadOnlyModelAdmin):
+    """R11.2: level caps set by sanctions; the lowest in force applies. Read-only: sanctions set them."""
+
+    list_display = ("account", "level", "until", "source_ref", "created_at")
+    list_filter = ("level",)
+    search_fields = ("account__user__username", "account__user__nickname", "source_ref")

@@ -68,8 +68,6 @@ class CreditLevelRevision(models.Model):
 class CreditAccount(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credit")
     score = models.IntegerField(_("score"), default=0)  # the ledger's sum, kept in step by the services
-    level_cap = models.PositiveSmallIntegerField(_("level capped at"), null=True, blank=True)
-    level_cap_until = models.DateTimeField(_("cap until"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -78,6 +76,25 @@ class CreditAccount(models.Model):
 
     def __str__(self) -> str:
         return f"credit of {self.user_id}: {self.score}"
+
+
+class CreditCap(models.Model):
+    """R11.2: a sanction that lowers the level directly, until a time or for good. Each sanction keeps its
+    own cap, and the lowest cap in force applies: a short strict cap ending does not lift a longer one."""
+
+    account = models.ForeignKey(CreditAccount, on_delete=models.CASCADE, related_name="caps")
+    level = models.PositiveSmallIntegerField(_("level at most"))
+    until = models.DateTimeField(_("until"), null=True, blank=True, help_text=_("Empty: until lifted"))
+    source_ref = models.CharField(_("source"), max_length=80)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("level cap")
+        verbose_name_plural = _("level caps")
+        ordering = ["level", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"L{self.level} until {self.until or '—'}"
 
 
 class CreditReason(models.TextChoices):

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from credit.models import CreditAccount, CreditEvent, CreditLevel
+from credit.models import CreditAccount, CreditCap, CreditEvent, CreditLevel
 
 GRID_CACHE_KEY = "credit:grid"
 GRID_FIELDS = (
@@ -100,18 +101,38 @@ def level_for_score(score: int, grid: list[Level]) -> Level:
     return reached[-1] if reached else (grid[0] if grid else NO_LEVEL)
 
 
+def _binding_cap(account_id: int | None):
+    """The lowest level cap in force, and until when that level is imposed (None: until lifted)."""
+    if account_id is None:
+        return None, None
+    now = timezone.now()
+    active = list(
+        CreditCap.objects.filter(account_id=account_id)
+        .filter(Q(until__isnull=True) | Q(until__gt=now))
+        .values_list("level", "until")
+    )
+    if not active:
+        return None, None
+    lowest = min(level for level, _until in active)
+    untils = [until for level, until in active if level == lowest]
+    return lowest, (None if None in untils else max(untils))
+
+
 def capabilities_for(user) -> Capabilities:
     """R7.3: what ``user`` may do now. Users without a ledger yet stand at score 0."""
     grid = level_grid()
     row = (
-        CreditAccount.objects.filter(user_id=user.pk).values("score", "level_cap", "level_cap_until").first()
+        CreditAccount.objects.filter(user_id=user.pk)
+        .annotate(has_cap=Exists(CreditCap.objects.filter(account=OuterRef("pk"))))
+        .values("pk", "score", "has_cap")
+        .first()
         if user is not None and user.pk
         else None
-    ) or {"score": 0, "level_cap": None, "level_cap_until": None}
+    ) or {"pk": None, "score": 0, "has_cap": False}
     earned = level_for_score(row["score"], grid)
     level = earned
-    cap, until = row["level_cap"], row["level_cap_until"]
-    capped = cap is not None and (until is None or until > timezone.now()) and cap < earned.number
+    cap, until = _binding_cap(row["pk"]) if row["has_cap"] else (None, None)
+    capped = cap is not None and cap < earned.number
     if capped:
         level = next((lv for lv in reversed(grid) if lv.number <= cap), grid[0] if grid else NO_LEVEL)
     return Capabilities(

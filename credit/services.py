@@ -20,11 +20,13 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from common.actors import Actor
+from common.policies import PolicyDenied
 from credit import policies, selectors
 from credit.models import (
     AdjustmentStatus,
     CreditAccount,
     CreditAdjustment,
+    CreditCap,
     CreditEvent,
     CreditLevel,
     CreditLevelRevision,
@@ -166,20 +168,12 @@ def credit_penalize(
         event = _append(actor, user, -points, reason, source_ref, note)
         cap = cap_level
         if drop_levels:
-            cap = (
-                max(1, current.level.number - drop_levels)
-                if cap is None
-                else min(cap, current.level.number - drop_levels)
-            )
+            dropped = max(1, current.level.number - drop_levels)
+            cap = dropped if cap is None else min(cap, dropped)
         if cap is not None:
-            account = _account(user)
-            keep_stricter = account.level_cap is not None and (
-                account.level_cap_until is None or account.level_cap_until > timezone.now()
+            CreditCap.objects.create(
+                account=_account(user), level=max(1, cap), until=until, source_ref=source_ref
             )
-            if keep_stricter and account.level_cap <= cap:
-                cap = account.level_cap
-                until = _later(account.level_cap_until, until)
-            CreditAccount.objects.filter(pk=account.pk).update(level_cap=max(1, cap), level_cap_until=until)
         audit_record(
             actor=actor,
             event_type="credit.penalized",
@@ -198,16 +192,14 @@ def credit_penalize(
     return event
 
 
-def _later(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None or b is None:
-        return None  # permanent wins
-    return max(a, b)
-
-
 def credit_adjust(*, actor: Actor, user, delta: int, reason: str) -> CreditAdjustment:
     """Staff adjust a user's credit with a stated reason. Above ``CREDIT_ADJUST_APPROVAL_THRESHOLD`` points
     (either way) the change waits for a second member of staff."""
     policies.can_adjust_credit(actor.user).require()
+    if actor.user is None:
+        raise PolicyDenied("not_allowed", _("A member of staff adjusts credit, not the system."))
+    if actor.user.pk == user.pk:
+        raise PolicyDenied("own_account", _("Nobody adjusts their own credit."))
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("State why the credit is adjusted."), code="reason_required")
@@ -215,7 +207,21 @@ def credit_adjust(*, actor: Actor, user, delta: int, reason: str) -> CreditAdjus
         raise ValidationError(_("An adjustment must change the score."), code="delta_zero")
     if abs(delta) > 10_000:
         raise ValidationError(_("An adjustment is at most 10,000 points."), code="delta_too_large")
-    needs_second = abs(delta) > settings.CREDIT_ADJUST_APPROVAL_THRESHOLD
+    # Small steps add up: what this member of staff applied to this user in the last day counts too, so
+    # five changes of 20 need the second approver just as one of 100 does.
+    recent = (
+        CreditAdjustment.objects.filter(
+            account__user=user,
+            requested_by=actor.user,
+            status=AdjustmentStatus.APPROVED,
+            decided_by__isnull=True,
+            requested_at__gte=timezone.now() - timedelta(days=1),
+        ).aggregate(total=Sum("delta"))["total"]
+        or 0
+    )
+    needs_second = abs(delta) > settings.CREDIT_ADJUST_APPROVAL_THRESHOLD or (
+        abs(recent + delta) > settings.CREDIT_ADJUST_APPROVAL_THRESHOLD
+    )
     with transaction.atomic():
         adjustment = CreditAdjustment.objects.create(
             account=_account(user),

@@ -73,6 +73,19 @@ MATRIX = {
     ("legal-holds", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     ("legal-holds", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     ("legal-hold-lift", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    # R7.3: every signed-in member sees their own credit; the compliance credit pages are for staff with
+    # the adjustment permission only (none of these roles).
+    ("my-credit", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    ("credit-search", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("credit-user", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("credit-user", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("credit-adjustments", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("credit-adjustment-decide", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+    },
     # The Django admin is for platform staff only; none of these roles is staff.
     ("admin:index", "GET"): dict.fromkeys(ROLES, LOGIN),
     # Admin views added through get_urls must be wrapped in admin_view like the rest (R10.1 lexicon CSV).
@@ -142,6 +155,8 @@ def _url(name, group):
         "legal-diff": {"kind": "service-agreement", "old": 1, "new": 1},
         "review-detail": {"pk": group.created_by.verification.pk},
         "legal-hold-lift": {"pk": 1},
+        "credit-user": {"user_id": group.created_by.pk},
+        "credit-adjustment-decide": {"pk": 1},
     }.get(name, {})
     return reverse(name, kwargs=kwargs)
 
@@ -155,6 +170,8 @@ BODIES = {
     "sessions": {"session": "no-such-session"},
     "account-delete": {"password": "wrong"},
     "review-detail": {"action": "approve"},
+    "credit-user": {"delta": "5", "reason": "矩阵"},
+    "credit-adjustment-decide": {"action": "approve"},
 }
 
 

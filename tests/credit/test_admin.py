@@ -257,7 +257,7 @@ def test_ledger_admin_is_read_only(admin_client, grid_admin):
     adjustment = CreditAdjustment.objects.get(account=account)
     revision = CreditLevelRevision.objects.get()
     records = [
-        (account, {"score": 9999, "level_cap": 1}),
+        (account, {"score": 9999}),
         (event, {"delta": 9999, "reason": "sanction", "source_ref": "forged", "note": "forged"}),
         (adjustment, {"delta": 9999, "status": "approved", "reason": "forged"}),
         (revision, {"level_number": 9, "reason": "forged", "snapshot": "{}"}),

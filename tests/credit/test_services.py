@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from common.actors import Actor, Door
 from common.policies import PolicyDenied
 from credit import selectors, services
-from credit.models import AdjustmentStatus, CreditAccount, CreditEvent, CreditLevel
+from credit.models import AdjustmentStatus, CreditAccount, CreditCap, CreditEvent, CreditLevel
 from groups import services as group_services
 from tests.conftest import actor_for
 from tests.factories import UnverifiedUserFactory, UserFactory
@@ -89,8 +89,36 @@ def test_penalty_r11_2_with_an_end_lifts_by_itself(db, owner):
         until=timezone.now() + timedelta(days=7),
     )
     assert selectors.capabilities_for(owner).level.number == 2
-    CreditAccount.objects.filter(user=owner).update(level_cap_until=timezone.now() - timedelta(seconds=1))
+    CreditCap.objects.filter(account__user=owner).update(until=timezone.now() - timedelta(seconds=1))
     assert selectors.capabilities_for(owner).level.number == 4
+
+
+def test_caps_r11_2_stack_and_the_lowest_in_force_applies(db, owner):
+    year, week = timezone.now() + timedelta(days=365), timezone.now() + timedelta(days=7)
+    services.credit_penalize(
+        actor=SYSTEM, user=owner, points=0, reason="sanction", source_ref="a", cap_level=3, until=year
+    )
+    services.credit_penalize(
+        actor=SYSTEM, user=owner, points=0, reason="sanction", source_ref="b", cap_level=1, until=week
+    )
+    caps = selectors.capabilities_for(owner)
+    assert caps.level.number == 1 and caps.capped_until == week
+    CreditCap.objects.filter(source_ref="b").update(until=timezone.now() - timedelta(seconds=1))
+    caps = selectors.capabilities_for(owner)  # the week is over: the year-long cap still holds
+    assert caps.level.number == 3 and caps.capped_until == year
+
+
+def test_adjustments_r7_3_cannot_be_split_to_avoid_the_second_approver(db, member, settings):
+    settings.CREDIT_ADJUST_APPROVAL_THRESHOLD = 20
+    staff = _staff()
+    statuses = [
+        services.credit_adjust(actor=actor_for(staff), user=member, delta=10, reason="分批加分").status
+        for _n in range(3)
+    ]
+    assert statuses == ["approved", "approved", "pending"]
+    with pytest.raises(PolicyDenied) as info:
+        services.credit_adjust(actor=actor_for(staff), user=staff, delta=1, reason="给自己加分")
+    assert info.value.code == "own_account"
 
 
 def test_caps_r8_1_are_read_from_the_grid_not_constants(db, owner, django_capture_on_commit_callbacks):
