@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
@@ -32,6 +32,7 @@ from credit.models import (
     CreditLevelRevision,
     CreditReason,
 )
+from notifications.services import notify
 
 NEGATIVE_REASONS = (CreditReason.COMPLAINT_UPHELD, CreditReason.SANCTION)
 
@@ -60,6 +61,26 @@ def _append(
     except IntegrityError:
         return None
     return event
+
+
+def _message_id(label) -> str:
+    """The untranslated text of a lazy label, stored so each reader sees it in their own language."""
+    with translation.override(None):
+        return str(label)
+
+
+def _tell(actor: Actor, user, delta: int, reason_label) -> None:
+    """The member hears of every change to their credit, with where to see why (required notice)."""
+    notify(
+        actor=actor,
+        recipient=user,
+        kind="credit.changed",
+        context={
+            "delta": f"{delta:+d}",
+            "reason": _message_id(reason_label),
+            "level": selectors.capabilities_for(user).level.number,
+        },
+    )
 
 
 def _points(reason: str) -> int:
@@ -174,6 +195,7 @@ def credit_penalize(
             CreditCap.objects.create(
                 account=_account(user), level=max(1, cap), until=until, source_ref=source_ref
             )
+        _tell(actor, user, -points, CreditReason(reason).label)
         audit_record(
             actor=actor,
             event_type="credit.penalized",
@@ -232,6 +254,7 @@ def credit_adjust(*, actor: Actor, user, delta: int, reason: str) -> CreditAdjus
         )
         if not needs_second:
             _append(actor, user, delta, CreditReason.STAFF_ADJUSTMENT, f"adjustment:{adjustment.pk}", reason)
+            _tell(actor, user, delta, CreditReason.STAFF_ADJUSTMENT.label)
         audit_record(
             actor=actor,
             event_type="credit.adjustment_requested" if needs_second else "credit.adjusted",
@@ -266,6 +289,7 @@ def credit_adjustment_decide(
                 f"adjustment:{adjustment.pk}",
                 adjustment.reason,
             )
+            _tell(actor, user, adjustment.delta, CreditReason.STAFF_ADJUSTMENT.label)
         audit_record(
             actor=actor,
             event_type="credit.adjustment_approved" if approve else "credit.adjustment_rejected",

@@ -44,6 +44,7 @@ from identity.models import (
     UserSession,
     VerificationStatus,
 )
+from notifications.services import notify
 from screening.services import screen
 
 NAME_CONTEXT = "identity.real_name"
@@ -515,6 +516,12 @@ def verification_decide(
         )
         if approve:
             identity_verified.send(sender=IdentityVerification, user=verification.user, actor=actor)
+        notify(
+            actor=actor,
+            recipient=verification.user,
+            kind="identity.verification_decided",
+            context={"outcome": "passed" if approve else "not passed", "note": verification.decision_note},
+        )
     return verification
 
 

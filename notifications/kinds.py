@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 
@@ -22,9 +23,13 @@ class Kind:
     required: bool = False  # the platform's duty to tell: cannot be turned off (R11, R5.3)
     sms: bool = False  # also by text message (rate-limited, quiet hours respected)
     group: bool = False  # addressed to a whole group
+    translate: tuple = ()  # context keys holding message ids, translated when the notice is shown
 
     def render(self, context: dict) -> dict:
         values = _Safe(context)
+        for key in self.translate:
+            if isinstance(values.get(key), str) and values[key]:
+                values[key] = gettext(values[key])
         return {
             "title": str(self.title).format_map(values),
             "body": str(self.body).format_map(values),
@@ -80,16 +85,18 @@ register(
         _("Real-name verification: {outcome}"),
         _("{note}"),
         link="/accounts/verify/",
+        translate=("outcome",),
     )
 )
 register(
     Kind(
         "credit.changed",
         _("Your credit changed: {delta}"),
-        _("{reason} Your level is now {level}."),
+        _("{reason}. Your credit level is now {level}."),
         link="/credit/",
         severity="warning",
         required=True,
+        translate=("reason",),
     )
 )
 register(
@@ -112,3 +119,6 @@ register(
         group=True,
     )
 )
+
+# Message ids stored in notices' context and translated when shown (see ``Kind.translate``).
+OUTCOMES = (gettext_noop("passed"), gettext_noop("not passed"))

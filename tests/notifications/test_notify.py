@@ -143,3 +143,31 @@ async def test_push_reaches_every_tab_of_the_recipient_and_no_one_elses(member, 
         assert frame["unread"] == 0
     for socket in (tab1, tab2, other):
         await socket.disconnect()
+
+
+def test_credit_changes_and_verification_decisions_tell_the_member(db, member):
+    from django.contrib.auth.models import Permission
+    from django.utils import translation
+
+    from credit import services as credit_services
+    from identity import services as identity_services
+    from identity.models import IdentityVerification
+
+    credit_services.credit_penalize(actor=SYSTEM, user=member, points=5, reason="sanction", source_ref="t:1")
+    with translation.override("zh-hans"):
+        item = selectors.notification_list(member)[0]
+    assert item["kind"] == "credit.changed" and "-5" in item["title"] and "受到处罚" in item["body"]
+    with translation.override("en"):
+        assert "A sanction" in selectors.notification_list(member)[0]["body"]
+
+    reviewer = UserFactory(is_staff=True)
+    reviewer.user_permissions.add(Permission.objects.get(codename="review_identityverification"))
+    reviewer = type(reviewer).objects.get(pk=reviewer.pk)
+    pending = UserFactory(verified=False)
+    IdentityVerification.objects.create(user=pending, status="pending")
+    identity_services.verification_decide(
+        actor=actor_for(reviewer), verification=pending.verification, approve=False, note="照片不清晰"
+    )
+    with translation.override("zh-hans"):
+        decided = selectors.notification_list(pending)[0]
+    assert decided["kind"] == "identity.verification_decided" and "照片不清晰" in decided["body"]
