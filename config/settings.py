@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -266,6 +267,8 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 CLIENT_PORT_HEADER = env.str("CLIENT_PORT_HEADER", default="HTTP_X_CLIENT_PORT")
 
 # Chat limits are data: the policies read them from here.
+GROUP_MAX_MEMBERS = env.int("GROUP_MAX_MEMBERS", default=500)  # R8.1, for a group without a category
+GROUP_DEFAULT_CATEGORY = env.str("GROUP_DEFAULT_CATEGORY", default="social")
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=2000)
 CHAT_HISTORY_PAGE_MAX = env.int("CHAT_HISTORY_PAGE_MAX", default=200)
 # Only the benchmark settings enable the bare echo socket route.

@@ -11,6 +11,66 @@ def _invite_token() -> str:
     return secrets.token_urlsafe(18)
 
 
+class JoinMode(models.TextChoices):
+    LINK = "link", _("open invitation link")
+    REQUEST = "request", _("request approved by the owner or an admin")
+    INVITE = "invite", _("invitation the invitee confirms")
+
+
+class GroupCategory(models.Model):
+    """R7.1, R8.4: the nature of a group, defined by staff, with the rules that follow from it."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name (Chinese)"), max_length=40)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    min_creator_level = models.PositiveSmallIntegerField(_("credit level a creator needs"), default=2)
+    needs_review = models.BooleanField(_("creation needs staff review"), default=False)
+    max_size = models.PositiveIntegerField(_("largest size"), default=500)
+    join_modes = models.JSONField(_("join modes allowed"), default=list)
+    verified_above = models.PositiveIntegerField(
+        _("joiners must be verified above"), default=100, help_text=_("Members, the owner included.")
+    )
+    enabled = models.BooleanField(_("open for new groups"), default=True)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("group category")
+        verbose_name_plural = _("group categories")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupTier(models.Model):
+    """R7.1: tiers by member scale (defaults after WeChat: confirmation above 40, verified joiners and no
+    open link above 100). The rules that apply to a group follow from its category and its tier."""
+
+    number = models.PositiveSmallIntegerField(_("tier"), unique=True)
+    name = models.CharField(_("name (Chinese)"), max_length=40)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    min_members = models.PositiveIntegerField(_("from members"))
+    invite_needs_confirmation = models.BooleanField(_("invitations need the invitee's confirmation"))
+    joiners_must_be_verified = models.BooleanField(_("joiners must be verified"))
+    open_link_allowed = models.BooleanField(_("open invitation link allowed"))
+
+    class Meta:
+        verbose_name = _("group tier")
+        verbose_name_plural = _("group tiers")
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"T{self.number} {self.name}"
+
+
+class GroupStatus(models.TextChoices):
+    ACTIVE = "active", _("active")
+    PENDING_REVIEW = "pending_review", _("waiting for staff review")
+    REJECTED = "rejected", _("creation refused")
+    DISSOLVED = "dissolved", _("dissolved")
+
+
 class ChatGroup(models.Model):
     """A chat group with its unique identification code (R8.2) and its message counter."""
 
@@ -29,11 +89,34 @@ class ChatGroup(models.Model):
     # R8.1: the largest size, fixed at creation from the creator's credit level (categories and tiers
     # refine it); 0 means no cap of its own.
     member_cap = models.PositiveIntegerField(_("member cap"), default=0)
+    category = models.ForeignKey(
+        GroupCategory,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="groups",
+        verbose_name=_("category"),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=GroupStatus.choices, default=GroupStatus.ACTIVE
+    )
+    join_mode = models.CharField(
+        _("how people join"), max_length=8, choices=JoinMode.choices, default=JoinMode.LINK
+    )
+    review_note = models.CharField(_("review note"), max_length=300, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    creator_qualifications = models.JSONField(_("creator's qualifications"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("chat group")
         verbose_name_plural = _("chat groups")
-        permissions = [("manage_chatgroup", _("Can manage the group (owner or admin)"))]
+        permissions = [
+            ("manage_chatgroup", _("Can manage the group (owner or admin)")),
+            ("review_chatgroup", _("Can review the creation of groups")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"

@@ -6,7 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from common.policies import ALLOW, Decision, deny
 from credit.selectors import capabilities_for
-from groups.models import ChatGroup, Membership, Role
+from groups.models import ChatGroup, GroupCategory, GroupStatus, Membership, Role
+from groups.selectors import group_rules
 from identity import policies as identity_policies
 from identity import selectors as identity_selectors
 from identity.models import RestrictionKind
@@ -25,14 +26,27 @@ def can_view(user, group: ChatGroup) -> Decision:
     return ALLOW
 
 
-def can_create_group(user) -> Decision:
-    """R6.2, R11.2: creating a group is publishing; a user barred from creating groups may not."""
+def can_create_group(user, category: GroupCategory | None = None) -> Decision:
+    """R6.2, R11.2, R8.4: creating a group is publishing; a user barred from creating groups may not; the
+    category asks for a credit level and must be open to the creator's level."""
     decision = identity_policies.can_publish(user)
     if not decision:
         return decision
     if identity_selectors.restriction_active(user, RestrictionKind.CREATE_GROUP):
         return deny("create_group_barred", _("This account may not create groups at present."))
-    return _within_owned_cap(user)
+    decision = _within_owned_cap(user)
+    if not decision or category is None:
+        return decision
+    caps = capabilities_for(user)
+    if not category.enabled:
+        return deny("category_closed", _("No new groups can be created in this category."))
+    if caps.level.number < category.min_creator_level or not caps.may_create_in(category.code):
+        return _level_refusal(
+            "category_level",
+            _("Groups of the category “%(category)s” need credit level %(needed)d; you are at %(level)d.")
+            % {"category": category.name, "needed": category.min_creator_level, "level": caps.level.number},
+        )
+    return ALLOW
 
 
 def _level_refusal(code: str, message: str) -> Decision:
@@ -58,8 +72,16 @@ def _within_owned_cap(user) -> Decision:
     return ALLOW
 
 
-def require_create_group(user) -> None:
-    can_create_group(user).require()
+def require_create_group(user, category: GroupCategory | None = None) -> None:
+    can_create_group(user, category).require()
+
+
+def _not_active(group: ChatGroup) -> Decision | None:
+    if group.status == GroupStatus.ACTIVE:
+        return None
+    if group.status == GroupStatus.PENDING_REVIEW:
+        return deny("group_pending_review", _("This group is waiting for staff review."))
+    return deny("group_not_active", _("This group is closed."))
 
 
 def can_post(user, group: ChatGroup) -> Decision:
@@ -67,7 +89,7 @@ def can_post(user, group: ChatGroup) -> Decision:
     decision = identity_policies.can_publish(user)
     if not decision:
         return decision
-    return can_view(user, group)
+    return _not_active(group) or can_view(user, group)
 
 
 def require_post(user, group: ChatGroup) -> None:
@@ -85,8 +107,23 @@ def can_join(user, group: ChatGroup, invite_token: str) -> Decision:
         return deny("invite_invalid", _("This invitation link is no longer valid. Ask for a new one."))
     if _active_membership(user, group) is not None:
         return deny("already_member", _("You are already a member of this group."))
-    if group.member_cap and group.memberships.filter(left_at__isnull=True).count() >= group.member_cap:
-        return deny("group_full", _("This group is full (%(cap)d members).") % {"cap": group.member_cap})
+    inactive = _not_active(group)
+    if inactive:
+        return inactive
+    rules = group_rules(group)
+    if rules.full:
+        return deny("group_full", _("This group is full (%(cap)d members).") % {"cap": rules.cap})
+    if not rules.open_link_allowed:
+        return deny(
+            "link_closed",
+            _("At its size this group takes no joins by link; ask the owner or an admin to invite you."),
+        )
+    if rules.joiners_must_be_verified and identity_selectors.verification_status(user) != "verified":
+        return deny(
+            "verification_required",
+            _("Groups of this size need their members' real-name verification first."),
+            action_url="/accounts/verify/",
+        )
     caps = capabilities_for(user)
     joined = Membership.objects.filter(user=user, left_at__isnull=True).count()
     if joined >= caps.max_groups_joined:
@@ -151,3 +188,19 @@ def can_appoint_admin(user, group: ChatGroup, member) -> Decision:
 
 def require_appoint_admin(user, group: ChatGroup, member) -> None:
     can_appoint_admin(user, group, member).require()
+
+
+def can_review_group_creation(user) -> Decision:
+    """R8.4: compliance staff with the review permission decide on groups whose category needs review."""
+    if (
+        user is not None
+        and user.is_authenticated
+        and user.is_staff
+        and user.has_perm("groups.review_chatgroup")
+    ):
+        return ALLOW
+    return deny("not_allowed", _("Only compliance staff may review new groups."))
+
+
+def require_review_group_creation(user) -> None:
+    can_review_group_creation(user).require()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.db.models import Count, OuterRef, Subquery
 from django.http import Http404
 
 from groups.codes import group_code_is_valid, group_code_normalise
-from groups.models import ChatGroup, Membership, Message, MessageStatus
+from groups.models import ChatGroup, GroupCategory, GroupTier, JoinMode, Membership, Message, MessageStatus
 
 
 def group_list_for_user(user):
@@ -127,4 +130,61 @@ def group_keys_joined(user) -> dict:
     """The user's current groups by code, with when they joined (for group notices)."""
     return dict(
         Membership.objects.filter(user=user, left_at__isnull=True).values_list("group__code", "joined_at")
+    )
+
+
+@dataclass(frozen=True)
+class GroupRules:
+    """R7.1, R8.1, R8.5: what applies to a group now, from its category and the tier of its size."""
+
+    tier: GroupTier | None
+    member_count: int
+    cap: int
+    join_modes: tuple
+    invite_needs_confirmation: bool
+    joiners_must_be_verified: bool
+    open_link_allowed: bool
+
+    @property
+    def full(self) -> bool:
+        return self.member_count >= self.cap
+
+
+def tier_for(member_count: int) -> GroupTier | None:
+    return GroupTier.objects.filter(min_members__lte=member_count).order_by("-min_members").first()
+
+
+def group_rules(group: ChatGroup, member_count: int | None = None) -> GroupRules:
+    count = group_member_count(group) if member_count is None else member_count
+    category = group.category
+    tier = tier_for(count)
+    caps = [settings.GROUP_MAX_MEMBERS if category is None else category.max_size]
+    if group.member_cap:
+        caps.append(group.member_cap)
+    modes = tuple(category.join_modes) if category is not None else tuple(JoinMode.values)
+    open_link = (tier is None or tier.open_link_allowed) and JoinMode.LINK in modes
+    if not open_link:
+        modes = tuple(mode for mode in modes if mode != JoinMode.LINK)
+    verified_above = category.verified_above if category is not None else settings.GROUP_MAX_MEMBERS
+    return GroupRules(
+        tier=tier,
+        member_count=count,
+        cap=min(caps),
+        join_modes=modes,
+        invite_needs_confirmation=bool(tier and tier.invite_needs_confirmation),
+        joiners_must_be_verified=bool(tier and tier.joiners_must_be_verified) or count >= verified_above,
+        open_link_allowed=open_link,
+    )
+
+
+def category_list(*, enabled_only: bool = True):
+    categories = GroupCategory.objects.all()
+    return list(categories.filter(enabled=True) if enabled_only else categories)
+
+
+def group_creation_requests():
+    return (
+        ChatGroup.objects.filter(status="pending_review")
+        .select_related("category", "created_by")
+        .order_by("created_at")
     )

@@ -23,8 +23,19 @@ from common.policies import PolicyDenied
 from common.realtime import group_channel, publish_on_commit, user_channel
 from credit.selectors import capabilities_for
 from groups import policies
-from groups.models import ChatGroup, Membership, Message, MessageStatus, Role, _invite_token
+from groups.models import (
+    ChatGroup,
+    GroupCategory,
+    GroupStatus,
+    JoinMode,
+    Membership,
+    Message,
+    MessageStatus,
+    Role,
+    _invite_token,
+)
 from groups.selectors import message_payload
+from notifications.services import notify
 from screening.services import screen
 
 MANAGE_PERMISSION = "manage_chatgroup"
@@ -64,9 +75,14 @@ def _require_screened(actor: Actor, text: str, *, kind: str, group_code: str = "
             raise verdict.refusal()
 
 
-def group_create(*, actor: Actor, name: str, description: str = "") -> ChatGroup:
-    """R8.2, R8.6: create a group with its unique code; the creator becomes its owner."""
-    policies.require_create_group(actor.user)
+def group_create(
+    *, actor: Actor, name: str, description: str = "", category: GroupCategory | str | None = None
+) -> ChatGroup:
+    """R8.2, R8.4, R8.6: create a group of a category with its unique code; the creator becomes its owner.
+    Where the category requires it, the group waits for staff review (the creator's qualifications are
+    kept with the request) and cannot be used until approved."""
+    category = _category(category)
+    policies.require_create_group(actor.user, category)
     name = _clean_text(name, field="name", label=_("Group name"), max_length=40)
     description = _clean_text(
         description, field="description", label=_("Description"), max_length=500, required=False
@@ -74,9 +90,26 @@ def group_create(*, actor: Actor, name: str, description: str = "") -> ChatGroup
     _require_screened(actor, name, kind="group_name")
     _require_screened(actor, description, kind="group_description")
     with transaction.atomic():
-        member_cap = capabilities_for(actor.user).max_group_size
+        caps = capabilities_for(actor.user)
+        review = category is not None and category.needs_review
         group = ChatGroup.objects.create(
-            name=name, description=description, created_by=actor.user, member_cap=member_cap
+            name=name,
+            description=description,
+            created_by=actor.user,
+            member_cap=caps.max_group_size,
+            category=category,
+            status=GroupStatus.PENDING_REVIEW if review else GroupStatus.ACTIVE,
+            join_mode=(
+                category.join_modes[0] if category is not None and category.join_modes else JoinMode.LINK
+            ),
+            creator_qualifications={
+                "credit_level": caps.level.number,
+                "credit_score": caps.score,
+                "groups_owned": Membership.objects.filter(
+                    user=actor.user, role=Role.OWNER, left_at__isnull=True
+                ).count(),
+                "verified": True,  # the publishing gate let them through
+            },
         )
         Membership.objects.create(group=group, user=actor.user, role=Role.OWNER)
         assign_perm(MANAGE_PERMISSION, actor.user, group)
@@ -84,7 +117,12 @@ def group_create(*, actor: Actor, name: str, description: str = "") -> ChatGroup
             actor=actor,
             event_type="groups.group_created",
             target=group,
-            data={"code": group.code, "name": name},
+            data={
+                "code": group.code,
+                "name": name,
+                "category": category.code if category else "",
+                "status": group.status,
+            },
         )
         publish_on_commit(
             user_channel(actor.user.pk), {"type": "membership.joined", "group": _group_summary(group)}
@@ -172,6 +210,50 @@ def membership_appoint_admin(*, actor: Actor, group: ChatGroup, member) -> Membe
             data={"code": group.code, "user_id": member.pk},
         )
     return Membership.objects.get(group=group, user=member)
+
+
+def _category(category) -> GroupCategory | None:
+    if isinstance(category, GroupCategory):
+        return category
+    code = category or settings.GROUP_DEFAULT_CATEGORY
+    found = GroupCategory.objects.filter(code=code).first()
+    if found is None and category:
+        raise ValidationError(_("Choose one of the categories offered."), code="category_unknown")
+    return found
+
+
+def group_creation_decide(*, actor: Actor, group: ChatGroup, approve: bool, note: str = "") -> ChatGroup:
+    """R8.4: staff approve or refuse a group whose category needs review; the creator is told."""
+    policies.require_review_group_creation(actor.user)
+    note = (note or "").strip()[:300]
+    if not approve and not note:
+        raise ValidationError(_("Say why the group is refused; the creator is told."), code="note_required")
+    with transaction.atomic():
+        group = ChatGroup.objects.select_for_update().get(pk=group.pk)
+        if group.status != GroupStatus.PENDING_REVIEW:
+            raise PolicyDenied("not_pending", _("This request has already been decided."))
+        group.status = GroupStatus.ACTIVE if approve else GroupStatus.REJECTED
+        group.review_note, group.reviewed_by, group.reviewed_at = note, actor.user, timezone.now()
+        group.save(update_fields=["status", "review_note", "reviewed_by", "reviewed_at"])
+        audit_record(
+            actor=actor,
+            event_type="groups.creation_approved" if approve else "groups.creation_refused",
+            target=group,
+            reason=note,
+            data={"code": group.code, "category": group.category.code if group.category else ""},
+        )
+        notify(
+            actor=actor,
+            recipient=group.created_by,
+            kind="group.creation_decided",
+            context={
+                "group": group.code,
+                "group_name": group.name,
+                "outcome": "approved" if approve else "refused",
+                "note": note,
+            },
+        )
+    return group
 
 
 def group_invite_reset(*, actor: Actor, group: ChatGroup) -> ChatGroup:

@@ -120,5 +120,22 @@ register(
     )
 )
 
+register(
+    Kind(
+        "group.creation_decided",
+        _("Your group {group_name}: {outcome}"),
+        _("{note}"),
+        link="/groups/{group}/",
+        severity="info",
+        required=True,
+        translate=("outcome",),
+    )
+)
+
 # Message ids stored in notices' context and translated when shown (see ``Kind.translate``).
-OUTCOMES = (gettext_noop("passed"), gettext_noop("not passed"))
+OUTCOMES = (
+    gettext_noop("passed"),
+    gettext_noop("not passed"),
+    gettext_noop("approved"),
+    gettext_noop("refused"),
+)
