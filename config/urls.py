@@ -8,16 +8,19 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from common.views import healthz
 from credit import urls as credit_urls
+from groups import urls as groups_urls
 from identity import urls as identity_urls
 
 urlpatterns = [
     path("", include("groups.urls")),
     path("accounts/", include("identity.urls")),
     path("credit/", include("credit.urls")),
+    path("notifications/", include("notifications.urls")),
     path("legal/", include(identity_urls.legal_urlpatterns)),
     path("compliance/", include(identity_urls.compliance_urlpatterns)),
     path("compliance/", include("audit.urls")),
     path("compliance/", include(credit_urls.compliance_urlpatterns)),
+    path("compliance/", include(groups_urls.compliance_urlpatterns)),
     path("api/", include("groups.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -28,6 +28,8 @@ def can_decide_adjustment(user, adjustment) -> Decision:
         return deny("already_decided", _("This adjustment has already been decided."))
     if user is not None and adjustment.requested_by_id == user.pk:
         return deny("same_person", _("A second member of staff must approve an adjustment you asked for."))
+    if user is not None and adjustment.account.user_id == user.pk:
+        return deny("own_account", _("Nobody approves a change to their own credit."))
     return ALLOW
 
 

@@ -79,6 +79,7 @@ def _tell(actor: Actor, user, delta: int, reason_label) -> None:
             "delta": f"{delta:+d}",
             "reason": _message_id(reason_label),
             "level": selectors.capabilities_for(user).level.number,
+            "severity": "info" if delta > 0 else "warning",
         },
     )
 
@@ -229,24 +230,26 @@ def credit_adjust(*, actor: Actor, user, delta: int, reason: str) -> CreditAdjus
         raise ValidationError(_("An adjustment must change the score."), code="delta_zero")
     if abs(delta) > 10_000:
         raise ValidationError(_("An adjustment is at most 10,000 points."), code="delta_too_large")
-    # Small steps add up: what this member of staff applied to this user in the last day counts too, so
-    # five changes of 20 need the second approver just as one of 100 does.
-    recent = (
-        CreditAdjustment.objects.filter(
-            account__user=user,
-            requested_by=actor.user,
-            status=AdjustmentStatus.APPROVED,
-            decided_by__isnull=True,
-            requested_at__gte=timezone.now() - timedelta(days=1),
-        ).aggregate(total=Sum("delta"))["total"]
-        or 0
-    )
-    needs_second = abs(delta) > settings.CREDIT_ADJUST_APPROVAL_THRESHOLD or (
-        abs(recent + delta) > settings.CREDIT_ADJUST_APPROVAL_THRESHOLD
-    )
     with transaction.atomic():
+        account = _account(user)
+        CreditAccount.objects.select_for_update().filter(pk=account.pk).first()  # concurrent requests queue
+        # Small steps add up: what this member of staff applied to this user in the last day counts too, so
+        # five changes of 20 need the second approver just as one of 100 does.
+        recent = (
+            CreditAdjustment.objects.filter(
+                account__user=user,
+                requested_by=actor.user,
+                status=AdjustmentStatus.APPROVED,
+                decided_by__isnull=True,
+                requested_at__gte=timezone.now() - timedelta(days=1),
+            ).aggregate(total=Sum("delta"))["total"]
+            or 0
+        )
+        needs_second = abs(delta) > settings.CREDIT_ADJUST_APPROVAL_THRESHOLD or (
+            abs(recent + delta) > settings.CREDIT_ADJUST_APPROVAL_THRESHOLD
+        )
         adjustment = CreditAdjustment.objects.create(
-            account=_account(user),
+            account=account,
             delta=delta,
             reason=reason[:300],
             requested_by=actor.user,

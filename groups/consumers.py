@@ -51,10 +51,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         chosen = (self.scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME, "")
         self.language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
         self.actor = Actor.from_scope(self.scope)
+        # The personal channel first: a join or leave between reading the groups and subscribing is not lost.
+        await self.channel_layer.group_add(user_channel(user.pk), self.channel_name)
         self.groups_by_id: dict[int, str] = await database_sync_to_async(selectors.group_ids_for_user)(user)
         for group_id in self.groups_by_id:
             await self.channel_layer.group_add(group_channel(group_id), self.channel_name)
-        await self.channel_layer.group_add(user_channel(user.pk), self.channel_name)
         await self.accept()
         await database_sync_to_async(network_log_write)(actor=self.actor, kind=NetworkLogKind.WS_CONNECT)
         await self.send_json(
@@ -196,7 +197,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if message["group"] in self.groups_by_id.values():
             await self.send_json({"type": "message", "group": message["group"], "message": message})
 
+    async def chat_removed(self, event):
+        if event["group"] in self.groups_by_id.values():
+            await self.send_json({"type": "removed", "group": event["group"], "seq": event["seq"]})
+
     async def chat_member(self, event):
+        if event["event"] in ("left", "removed") and event["user"]["id"] == self.user.pk:
+            # Arrives on the group's channel in order with its messages: even if the personal
+            # "membership.left" wake-up is lost, this socket stops receiving the group from here on.
+            await self._drop_group_by_code(event["group"])
+            return
         if event["group"] in self.groups_by_id.values():
             await self.send_json(
                 {"type": "member", "group": event["group"], "event": event["event"], "user": event["user"]}
@@ -232,7 +242,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def notice_group(self, event):
         notice = event["notice"]
-        if notice.get("group") in self.groups_by_id.values():
+        muted = await database_sync_to_async(notification_selectors.muted_kinds)(self.user)
+        if notice.get("group") in self.groups_by_id.values() and notice["kind"] not in muted:
             await self.send_json(
                 {"type": "notification", "notification": self._render_notice(notice), "unread": None}
             )
@@ -246,10 +257,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def membership_left(self, event):
-        group = event["group"]
-        self.groups_by_id.pop(group["id"], None)
-        await self.channel_layer.group_discard(group_channel(group["id"]), self.channel_name)
-        await self.send_json({"type": "group_left", "group": group["code"]})
+        await self._drop_group_by_code(event["group"]["code"])
+
+    async def _drop_group_by_code(self, code: str) -> None:
+        group_id = next((pk for pk, known in self.groups_by_id.items() if known == code), None)
+        if group_id is None:
+            return  # already dropped (both wake-ups arrived)
+        self.groups_by_id.pop(group_id, None)
+        await self.channel_layer.group_discard(group_channel(group_id), self.channel_name)
+        await self.send_json({"type": "group_left", "group": code})
 
 
 class BenchEchoConsumer(AsyncWebsocketConsumer):

@@ -11,6 +11,18 @@ class GroupCreateForm(forms.Form):
     description = forms.CharField(
         label=_("Description"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    # Not required: a form posted without one (an old page, a script) gets the default category.
+    category = forms.ChoiceField(label=_("Category"), widget=forms.RadioSelect, required=False)
+
+    def __init__(self, *args, categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [(c.code, f"{c.label} — {c.summary}") for c in categories]
+        if categories:
+            self.fields["category"].initial = categories[0].code
+
+
+class GroupReviewForm(forms.Form):
+    note = forms.CharField(label=_("Note to the creator"), max_length=300, required=False)
 
 
 class MessageForm(forms.Form):

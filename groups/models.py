@@ -2,6 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from groups.codes import group_code_new
@@ -41,6 +42,19 @@ class GroupCategory(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name
+
+    @property
+    def summary(self) -> str:
+        """What a creator should know before choosing it."""
+        parts = [self.description] if self.description else []
+        if self.needs_review:
+            parts.append(gettext("creation is reviewed by staff"))
+        parts.append(gettext("credit level %(level)d or above") % {"level": self.min_creator_level})
+        return "; ".join(parts)
 
 
 class GroupTier(models.Model):
@@ -109,6 +123,12 @@ class ChatGroup(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     creator_qualifications = models.JSONField(_("creator's qualifications"), default=dict, blank=True)
+    rules_text = models.TextField(_("group rules"), max_length=2000, blank=True)
+    announcement = models.TextField(_("announcement"), max_length=1000, blank=True)
+    announcement_at = models.DateTimeField(_("announced at"), null=True, blank=True)
+    slow_mode_seconds = models.PositiveIntegerField(_("slow mode (seconds between messages)"), default=0)
+    announcement_only = models.BooleanField(_("only the owner and admins post"), default=False)
+    dissolved_at = models.DateTimeField(_("dissolved at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("chat group")
@@ -136,6 +156,10 @@ class Membership(models.Model):
     role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(_("joined at"), auto_now_add=True)
     left_at = models.DateTimeField(_("left at"), null=True, blank=True)
+    # R9.2: a mute is data with its end (house rule 9); policies compare with now.
+    muted_until = models.DateTimeField(_("muted until"), null=True, blank=True)
+    mute_reason = models.CharField(_("reason for the mute"), max_length=200, blank=True)
+    rules_accepted_at = models.DateTimeField(_("group rules accepted at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("membership")
@@ -154,6 +178,63 @@ class Membership(models.Model):
 class MessageStatus(models.TextChoices):
     VISIBLE = "visible", _("visible")
     HELD = "held", _("held for review")
+    REMOVED = "removed", _("removed")
+
+
+class GroupBan(models.Model):
+    """R9.2: a member removed with rejoining barred, until a time or for good."""
+
+    group = models.ForeignKey(ChatGroup, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    until = models.DateTimeField(_("until"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("barred from a group")
+        verbose_name_plural = _("barred from groups")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} barred from {self.group_id}"
+
+
+class JoinRequestStatus(models.TextChoices):
+    PENDING = "pending", _("waiting")
+    APPROVED = "approved", _("approved")
+    DECLINED = "declined", _("declined")
+
+
+class JoinRequest(models.Model):
+    """R8.5: a request to join, decided by the owner or an admin."""
+
+    group = models.ForeignKey(ChatGroup, on_delete=models.CASCADE, related_name="join_requests")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    message = models.CharField(_("message to the admins"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=JoinRequestStatus.choices, default=JoinRequestStatus.PENDING
+    )
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("join request")
+        verbose_name_plural = _("join requests")
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "user"],
+                condition=models.Q(status="pending"),
+                name="one_pending_join_request",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.group_id} ({self.status})"
 
 
 class Message(models.Model):
@@ -171,6 +252,11 @@ class Message(models.Model):
         _("status"), max_length=12, choices=MessageStatus.choices, default=MessageStatus.VISIBLE
     )
     screening_evidence_id = models.BigIntegerField(_("screening evidence"), null=True, blank=True)
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    removal_reason = models.CharField(_("reason for removal"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("message")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.policies import ALLOW, Decision, deny
 from credit.selectors import capabilities_for
-from groups.models import ChatGroup, GroupCategory, GroupStatus, Membership, Role
+from groups.models import ChatGroup, GroupBan, GroupCategory, GroupStatus, Membership, Role
 from groups.selectors import group_rules
 from identity import policies as identity_policies
 from identity import selectors as identity_selectors
@@ -56,7 +58,12 @@ def _level_refusal(code: str, message: str) -> Decision:
 def _within_owned_cap(user) -> Decision:
     """R7.3, R8.1: how many groups one may own, and whether one may create any, follow the credit level."""
     caps = capabilities_for(user)
-    owned = Membership.objects.filter(user=user, role=Role.OWNER, left_at__isnull=True).count()
+    owned = Membership.objects.filter(
+        user=user,
+        role=Role.OWNER,
+        left_at__isnull=True,
+        group__status__in=[GroupStatus.ACTIVE, GroupStatus.PENDING_REVIEW],
+    ).count()
     if caps.max_groups_owned == 0 or caps.max_group_size == 0:
         return _level_refusal(
             "level_cannot_create",
@@ -89,7 +96,21 @@ def can_post(user, group: ChatGroup) -> Decision:
     decision = identity_policies.can_publish(user)
     if not decision:
         return decision
-    return _not_active(group) or can_view(user, group)
+    inactive = _not_active(group)
+    if inactive is not None:
+        return inactive
+    membership = _active_membership(user, group)
+    if membership is None:
+        return deny("not_member", _("You are not a member of this group."))
+    if membership.muted_until and membership.muted_until > timezone.now():
+        until = timezone.localtime(membership.muted_until)
+        return deny(
+            "muted",
+            _("You are muted in this group until %(until)s.") % {"until": f"{until:%Y-%m-%d %H:%M}"},
+        )
+    if group.announcement_only and membership.role == Role.MEMBER:
+        return deny("announcement_only", _("Only the owner and admins post in this group at present."))
+    return ALLOW
 
 
 def require_post(user, group: ChatGroup) -> None:
@@ -108,8 +129,11 @@ def can_join(user, group: ChatGroup, invite_token: str) -> Decision:
     if _active_membership(user, group) is not None:
         return deny("already_member", _("You are already a member of this group."))
     inactive = _not_active(group)
-    if inactive:
+    if inactive is not None:  # a Decision is falsy when it refuses
         return inactive
+    barred = _barred(user, group)
+    if barred is not None:
+        return barred
     rules = group_rules(group)
     if rules.full:
         return deny("group_full", _("This group is full (%(cap)d members).") % {"cap": rules.cap})
@@ -118,6 +142,46 @@ def can_join(user, group: ChatGroup, invite_token: str) -> Decision:
             "link_closed",
             _("At its size this group takes no joins by link; ask the owner or an admin to invite you."),
         )
+    return _join_limits(user, rules)
+
+
+def _barred(user, group: ChatGroup) -> Decision | None:
+    ban = (
+        GroupBan.objects.filter(group=group, user=user, lifted_at__isnull=True)
+        .filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
+        .first()
+    )
+    if ban is None:
+        return None
+    return deny("barred", _("You were removed from this group and may not rejoin it."))
+
+
+def can_request_join(user, group: ChatGroup) -> Decision:
+    """R8.5: asking to join, where the group's rules offer requests; the same caps as every other path."""
+    decision = identity_policies.can_use_service(user)
+    if not decision:
+        return decision
+    if identity_selectors.restriction_active(user, RestrictionKind.JOIN_GROUP):
+        return deny("join_barred", _("This account may not join groups at present."))
+    if _active_membership(user, group) is not None:
+        return deny("already_member", _("You are already a member of this group."))
+    for check in (_not_active(group), _barred(user, group)):
+        if check is not None:
+            return check
+    rules = group_rules(group)
+    if "request" not in rules.join_modes:
+        return deny("requests_closed", _("This group does not take join requests."))
+    return _join_limits(user, rules)
+
+
+def require_request_join(user, group: ChatGroup) -> None:
+    can_request_join(user, group).require()
+
+
+def _join_limits(user, rules) -> Decision:
+    """The caps every path into a group checks: the group's size and the joiner's own (R8.1)."""
+    if rules.full:
+        return deny("group_full", _("This group is full (%(cap)d members).") % {"cap": rules.cap})
     if rules.joiners_must_be_verified and identity_selectors.verification_status(user) != "verified":
         return deny(
             "verification_required",
@@ -125,7 +189,9 @@ def can_join(user, group: ChatGroup, invite_token: str) -> Decision:
             action_url="/accounts/verify/",
         )
     caps = capabilities_for(user)
-    joined = Membership.objects.filter(user=user, left_at__isnull=True).count()
+    joined = Membership.objects.filter(
+        user=user, left_at__isnull=True, group__status__in=[GroupStatus.ACTIVE, GroupStatus.PENDING_REVIEW]
+    ).count()
     if joined >= caps.max_groups_joined:
         return _level_refusal(
             "joined_cap_reached",
@@ -204,3 +270,70 @@ def can_review_group_creation(user) -> Decision:
 
 def require_review_group_creation(user) -> None:
     can_review_group_creation(user).require()
+
+
+def can_configure_groups(user) -> Decision:
+    """R7.1: platform administrators define categories and tiers."""
+    if (
+        user is not None
+        and user.is_authenticated
+        and user.is_staff
+        and user.has_perm("groups.change_groupcategory")
+    ):
+        return ALLOW
+    return deny("not_allowed", _("Only platform administrators may change group categories and tiers."))
+
+
+def require_configure_groups(user) -> None:
+    can_configure_groups(user).require()
+
+
+RANK = {Role.OWNER: 3, Role.ADMIN: 2, Role.MEMBER: 1}
+
+
+def can_manage(user, group: ChatGroup) -> Decision:
+    """R9.2: the owner and admins manage the group; the right is an object permission the membership
+    services grant and revoke, and the role must still be held (dismissal ends it at once)."""
+    membership = _active_membership(user, group)
+    if membership is None:
+        return deny("not_member", _("You are not a member of this group."))
+    if membership.role == Role.MEMBER or not user.has_perm("groups.manage_chatgroup", group):
+        return deny("not_manager", _("Only the owner and admins can do this."))
+    inactive = _not_active(group)
+    return inactive if inactive is not None else ALLOW
+
+
+def require_manage(user, group: ChatGroup) -> None:
+    can_manage(user, group).require()
+
+
+def can_moderate_member(user, group: ChatGroup, member) -> Decision:
+    """R9.2: mute or remove a member: admins act on members, the owner on admins and members; nobody on
+    themselves."""
+    decision = can_manage(user, group)
+    if not decision:
+        return decision
+    target = _active_membership(member, group)
+    if target is None:
+        return deny("not_member", _("This person is not a member of the group."))
+    mine = _active_membership(user, group)
+    if member.pk == user.pk or RANK[Role(target.role)] >= RANK[Role(mine.role)]:
+        return deny("outranked", _("You can only do this to members below your role."))
+    return ALLOW
+
+
+def require_moderate_member(user, group: ChatGroup, member) -> None:
+    can_moderate_member(user, group, member).require()
+
+
+def can_own_action(user, group: ChatGroup) -> Decision:
+    """R8.6: dismissing admins, transferring ownership and dissolving belong to the owner."""
+    membership = _active_membership(user, group)
+    if membership is None or membership.role != Role.OWNER:
+        return deny("not_owner", _("Only the owner can do this."))
+    inactive = _not_active(group)
+    return inactive if inactive is not None else ALLOW
+
+
+def require_own_action(user, group: ChatGroup) -> None:
+    can_own_action(user, group).require()

@@ -91,7 +91,10 @@ def _with_sender(messages):
 
 def message_list(group: ChatGroup, *, after: int | None = None, before: int | None = None, limit: int = 50):
     """Messages in sequence order: after a sequence number (resume), or the latest page before one."""
-    messages = _with_sender(Message.objects.filter(group=group, status=MessageStatus.VISIBLE))
+    # Removed messages stay in the sequence as tombstones (no text), so clients see no gap.
+    messages = _with_sender(
+        Message.objects.filter(group=group, status__in=[MessageStatus.VISIBLE, MessageStatus.REMOVED])
+    )
     if after is not None:
         return list(messages.filter(seq__gt=after).order_by("seq")[:limit])
     if before is not None:
@@ -111,7 +114,7 @@ def message_payload(message: Message, *, sender_role: str | None = None) -> dict
             "nickname": message.sender.display_name,
             "role": sender_role or getattr(message, "sender_role", None) or "member",
         },
-        "body": message.body,
+        "body": "" if message.status == MessageStatus.REMOVED else message.body,
         "created_at": message.created_at.isoformat(),
         "status": message.status,
     }
@@ -188,3 +191,13 @@ def group_creation_requests():
         .select_related("category", "created_by")
         .order_by("created_at")
     )
+
+
+def group_managers(group: ChatGroup) -> list:
+    """The owner and admins (they decide join requests and are told of them)."""
+    return [
+        m.user
+        for m in Membership.objects.filter(
+            group=group, left_at__isnull=True, role__in=["owner", "admin"]
+        ).select_related("user")
+    ]

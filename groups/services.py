@@ -6,12 +6,14 @@ Order inside each: policy → write → audit in the same transaction → publis
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
@@ -22,12 +24,16 @@ from common.actors import Actor
 from common.policies import PolicyDenied
 from common.realtime import group_channel, publish_on_commit, user_channel
 from credit.selectors import capabilities_for
-from groups import policies
+from groups import policies, selectors
 from groups.models import (
     ChatGroup,
+    GroupBan,
     GroupCategory,
     GroupStatus,
+    GroupTier,
     JoinMode,
+    JoinRequest,
+    JoinRequestStatus,
     Membership,
     Message,
     MessageStatus,
@@ -35,11 +41,18 @@ from groups.models import (
     _invite_token,
 )
 from groups.selectors import message_payload
-from notifications.services import notify
+from notifications.services import notify, notify_group
 from screening.services import screen
 
 MANAGE_PERMISSION = "manage_chatgroup"
+# Overrides and isolates make text display in another order than it is stored (and screened).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 CLIENT_MSG_ID_MAX = 64
+
+
+def _lock_user(user) -> None:
+    """Serialise what one person does against their own caps (groups owned, groups joined)."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
 
 
 def _group_summary(group: ChatGroup) -> dict:
@@ -56,8 +69,9 @@ def _clean_text(value: str, *, field: str, label: str, max_length: int, required
             _("%(field)s is too long: at most %(max)d characters.") % {"field": label, "max": max_length},
             code=f"{field}_too_long",
         )
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in text) or any(
-        0xD800 <= ord(ch) <= 0xDFFF for ch in text
+    if any(
+        (ord(ch) < 32 and ch not in "\n\t") or 0xD800 <= ord(ch) <= 0xDFFF or ch in BIDI_CONTROLS
+        for ch in text
     ):
         raise ValidationError(
             _("%(field)s contains characters that cannot be shown.") % {"field": label},
@@ -90,6 +104,8 @@ def group_create(
     _require_screened(actor, name, kind="group_name")
     _require_screened(actor, description, kind="group_description")
     with transaction.atomic():
+        _lock_user(actor.user)  # two creates at once wait here, then see each other's group
+        policies.require_create_group(actor.user, category)
         caps = capabilities_for(actor.user)
         review = category is not None and category.needs_review
         group = ChatGroup.objects.create(
@@ -130,42 +146,30 @@ def group_create(
     return group
 
 
-def membership_join(*, actor: Actor, group: ChatGroup, invite_token: str) -> Membership:
-    """R8.5: join a group through its current invitation link.
+def membership_join(
+    *, actor: Actor, group: ChatGroup, invite_token: str, accept_rules: bool = False
+) -> Membership:
+    """R8.5, R9.1: join a group through its current invitation link, after accepting its rules if it has
+    any.
 
     The group row is locked and the rule checked again inside the transaction, so a double click or a
     link reset racing the join cannot let a second join, or a join by the old link, through.
     """
     policies.require_join(actor.user, group, invite_token)
     with transaction.atomic():
+        _lock_user(actor.user)  # the joiner's own cap: joins into different groups queue here
         group = ChatGroup.objects.select_for_update().get(pk=group.pk)
         policies.require_join(actor.user, group, invite_token)
-        membership, created = Membership.objects.select_for_update().get_or_create(
-            group=group, user=actor.user, defaults={"role": Role.MEMBER}
-        )
-        if not created:  # a member who left comes back as a plain member
-            Membership.objects.filter(pk=membership.pk).update(
-                left_at=None, role=Role.MEMBER, joined_at=timezone.now()
-            )
-            membership.refresh_from_db()
+        if group.rules_text and not accept_rules:
+            raise ValidationError(_("Please read and accept the group's rules."), code="rules_not_accepted")
+        membership = _membership_add(group, actor.user, rules_accepted=accept_rules)
         audit_record(
             actor=actor,
             event_type="groups.member_joined",
             target=group,
             data={"code": group.code, "user_id": actor.user.pk, "via": "invite_link"},
         )
-        publish_on_commit(
-            user_channel(actor.user.pk), {"type": "membership.joined", "group": _group_summary(group)}
-        )
-        publish_on_commit(
-            group_channel(group.pk),
-            {
-                "type": "chat.member",
-                "event": "joined",
-                "group": group.code,
-                "user": {"id": actor.user.pk, "nickname": actor.user.display_name},
-            },
-        )
+        membership.refresh_from_db()
     return membership
 
 
@@ -220,6 +224,41 @@ def _category(category) -> GroupCategory | None:
     if found is None and category:
         raise ValidationError(_("Choose one of the categories offered."), code="category_unknown")
     return found
+
+
+def group_config_save(*, actor: Actor, config: GroupCategory | GroupTier, changed: list[str]) -> None:
+    """R7.1, R7.2: staff define categories and tiers (the admin's one door); each change is audited."""
+    policies.require_configure_groups(actor.user)
+    config.full_clean()
+    if isinstance(config, GroupCategory):
+        modes = config.join_modes
+        if not isinstance(modes, list) or not modes or any(mode not in JoinMode.values for mode in modes):
+            raise ValidationError(
+                {"join_modes": _("Choose one or more of: link, request, invite.")}, code="join_modes_invalid"
+            )
+    else:
+        clash = GroupTier.objects.exclude(pk=config.pk).filter(
+            Q(number__lt=config.number, min_members__gte=config.min_members)
+            | Q(number__gt=config.number, min_members__lte=config.min_members)
+        )
+        if clash.exists():
+            raise ValidationError(
+                {"min_members": _("Each tier must start at more members than the tier below it.")},
+                code="tier_order",
+            )
+    with transaction.atomic():
+        created = config.pk is None
+        config.save()
+        audit_record(
+            actor=actor,
+            event_type=f"groups.{config._meta.model_name}_{'created' if created else 'changed'}",
+            target=config,
+            data={field: _plain(getattr(config, field)) for field in changed},
+        )
+
+
+def _plain(value):
+    return value if isinstance(value, (str, int, bool, list, dict, type(None))) else str(value)
 
 
 def group_creation_decide(*, actor: Actor, group: ChatGroup, approve: bool, note: str = "") -> ChatGroup:
@@ -281,6 +320,7 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
         return existing, False
     body = _clean_text(body, field="message", label=_("Message"), max_length=settings.CHAT_MESSAGE_MAX_LENGTH)
     _require_within_rate(actor.user)
+    _require_slow_mode(actor.user, group)
     verdict = screen(actor=actor, text=body, context={"kind": "message", "group": group.code})
     if not verdict.publishable:
         raise verdict.refusal()
@@ -339,6 +379,8 @@ def _require_within_rate(user) -> None:
         cache.set(f"{key}:start", now, 60)
         cache.set(key, 1, 60)
         sent = 1
+    if sent == 1:  # a counter created by incr itself (the key expired in between) must expire too
+        cache.touch(key, 60)
     if sent > limit:
         started = cache.get(f"{key}:start") or now
         wait = max(1, int(60 - (now - started)) + 1)
@@ -346,6 +388,22 @@ def _require_within_rate(user) -> None:
             "rate_limited",
             _("At your credit level you may send %(limit)d messages a minute. Wait %(wait)d seconds.")
             % {"limit": limit, "wait": wait},
+        )
+
+
+def _require_slow_mode(user, group: ChatGroup) -> None:
+    """R9.2: in slow mode a member waits between messages; the owner and admins do not."""
+    if not group.slow_mode_seconds:
+        return
+    role = Membership.objects.filter(group=group, user=user).values_list("role", flat=True).first()
+    if role in (Role.OWNER, Role.ADMIN):
+        return
+    key = f"chat:slow:{group.pk}:{user.pk}"
+    now = time.time()
+    if not cache.add(key, now, group.slow_mode_seconds):
+        wait = max(1, int(group.slow_mode_seconds - (now - (cache.get(key) or now))) + 1)
+        raise PolicyDenied(
+            "slow_mode", _("Slow mode: wait %(wait)d seconds before your next message.") % {"wait": wait}
         )
 
 
@@ -374,3 +432,407 @@ __all__ = [
     "membership_leave",
     "message_send",
 ]
+
+
+# --- management powers (R9.2) and roles (R8.6) ------------------------------------------------------
+
+
+def _member_event(group: ChatGroup, user, event: str, **extra) -> None:
+    publish_on_commit(
+        group_channel(group.pk),
+        {
+            "type": "chat.member",
+            "event": event,
+            "group": group.code,
+            "user": {"id": user.pk, "nickname": user.display_name},
+            **extra,
+        },
+    )
+
+
+def _reason(reason: str, *, required: bool = False) -> str:
+    reason = (reason or "").strip()[:200]
+    if required and not reason:
+        raise ValidationError(_("Give a reason; the member is told."), code="reason_required")
+    return reason
+
+
+MUTE_MAX = timedelta(days=30)
+
+
+def membership_mute(*, actor: Actor, group: ChatGroup, member, minutes: int, reason: str = "") -> Membership:
+    """R9.2: mute a member for a period (at most 30 days); their next send is refused with ``muted`` until
+    the end, through every door; they are told, with the end time."""
+    policies.require_moderate_member(actor.user, group, member)
+    if not isinstance(minutes, int) or minutes < 1 or timedelta(minutes=minutes) > MUTE_MAX:
+        raise ValidationError(_("A mute lasts from one minute to 30 days."), code="mute_length")
+    reason = _reason(reason)
+    until = timezone.now() + timedelta(minutes=minutes)
+    with transaction.atomic():
+        Membership.objects.filter(group=group, user=member, left_at__isnull=True).update(
+            muted_until=until, mute_reason=reason
+        )
+        audit_record(
+            actor=actor,
+            event_type="groups.member_muted",
+            target=group,
+            reason=reason,
+            data={"code": group.code, "user_id": member.pk, "until": until.isoformat()},
+        )
+        notify(
+            actor=actor,
+            recipient=member,
+            kind="group.muted",
+            context={
+                "group": group.code,
+                "group_name": group.name,
+                "until": f"{timezone.localtime(until):%Y-%m-%d %H:%M}",
+                "reason": reason,
+            },
+        )
+        _member_event(group, member, "muted", until=until.isoformat())
+    return Membership.objects.get(group=group, user=member)
+
+
+def membership_unmute(*, actor: Actor, group: ChatGroup, member) -> None:
+    policies.require_moderate_member(actor.user, group, member)
+    with transaction.atomic():
+        Membership.objects.filter(group=group, user=member, left_at__isnull=True).update(
+            muted_until=None, mute_reason=""
+        )
+        audit_record(
+            actor=actor,
+            event_type="groups.member_unmuted",
+            target=group,
+            data={"code": group.code, "user_id": member.pk},
+        )
+        _member_event(group, member, "unmuted")
+
+
+def membership_remove(
+    *,
+    actor: Actor,
+    group: ChatGroup,
+    member,
+    reason: str = "",
+    bar_days: int | None = None,
+    bar: bool = False,
+) -> None:
+    """R9.2: remove a member; optionally bar them from rejoining (for ``bar_days``, or for good). Their open
+    sockets leave the group at once."""
+    policies.require_moderate_member(actor.user, group, member)
+    reason = _reason(reason)
+    with transaction.atomic():
+        Membership.objects.filter(group=group, user=member, left_at__isnull=True).update(
+            left_at=timezone.now(), role=Role.MEMBER, muted_until=None
+        )
+        remove_perm(MANAGE_PERMISSION, member, group)
+        until = None
+        if bar:
+            until = timezone.now() + timedelta(days=bar_days) if bar_days else None
+            GroupBan.objects.create(
+                group=group, user=member, until=until, reason=reason, created_by=actor.user
+            )
+        audit_record(
+            actor=actor,
+            event_type="groups.member_removed",
+            target=group,
+            reason=reason,
+            data={
+                "code": group.code,
+                "user_id": member.pk,
+                "barred": bar,
+                "barred_until": until.isoformat() if until else None,
+            },
+        )
+        notify(
+            actor=actor,
+            recipient=member,
+            kind="group.removed",
+            context={"group": group.code, "group_name": group.name, "reason": reason},
+        )
+        publish_on_commit(
+            user_channel(member.pk), {"type": "membership.left", "group": _group_summary(group)}
+        )
+        _member_event(group, member, "removed")
+
+
+def membership_dismiss_admin(*, actor: Actor, group: ChatGroup, member) -> Membership:
+    """R8.6, R9.2: the owner dismisses an admin; the management right goes at once."""
+    policies.require_own_action(actor.user, group)
+    with transaction.atomic():
+        changed = Membership.objects.filter(
+            group=group, user=member, role=Role.ADMIN, left_at__isnull=True
+        ).update(role=Role.MEMBER)
+        if not changed:
+            raise PolicyDenied("not_admin", _("This member is not an admin."))
+        remove_perm(MANAGE_PERMISSION, member, group)
+        audit_record(
+            actor=actor,
+            event_type="groups.admin_dismissed",
+            target=group,
+            data={"code": group.code, "user_id": member.pk},
+        )
+        notify(
+            actor=actor,
+            recipient=member,
+            kind="group.role_changed",
+            context={"group": group.code, "group_name": group.name, "role": "Member"},
+        )
+    return Membership.objects.get(group=group, user=member)
+
+
+def group_transfer_ownership(*, actor: Actor, group: ChatGroup, member) -> None:
+    """R8.6: the owner hands the group to a member, who must be allowed to own one more group; the
+    former owner stays as an admin."""
+    policies.require_own_action(actor.user, group)
+    target = Membership.objects.filter(group=group, user=member, left_at__isnull=True).first()
+    if target is None or member.pk == actor.user.pk:
+        raise PolicyDenied("not_member", _("Choose another member of the group."))
+    policies.can_create_group(member).require()  # their owned-groups cap and standing
+    with transaction.atomic():
+        Membership.objects.filter(group=group, user=member).update(role=Role.OWNER)
+        Membership.objects.filter(group=group, user=actor.user).update(role=Role.ADMIN)
+        assign_perm(MANAGE_PERMISSION, member, group)
+        audit_record(
+            actor=actor,
+            event_type="groups.ownership_transferred",
+            target=group,
+            data={"code": group.code, "from": actor.user.pk, "to": member.pk},
+        )
+        notify(
+            actor=actor,
+            recipient=member,
+            kind="group.role_changed",
+            context={"group": group.code, "group_name": group.name, "role": "Owner"},
+        )
+
+
+def group_dissolve(*, actor: Actor, group: ChatGroup, reason: str = "") -> ChatGroup:
+    """R8.6: the owner dissolves the group; its records stay for their retention period."""
+    policies.require_own_action(actor.user, group)
+    reason = _reason(reason)
+    with transaction.atomic():
+        group = ChatGroup.objects.select_for_update().get(pk=group.pk)
+        group.status, group.dissolved_at = GroupStatus.DISSOLVED, timezone.now()
+        group.save(update_fields=["status", "dissolved_at"])
+        audit_record(
+            actor=actor, event_type="groups.dissolved", target=group, reason=reason, data={"code": group.code}
+        )
+        notify_group(
+            actor=actor,
+            group_id=group.pk,
+            group_key=group.code,
+            kind="group.dissolved",
+            context={"group_name": group.name, "reason": reason},
+        )
+    return group
+
+
+def group_settings_update(
+    *,
+    actor: Actor,
+    group: ChatGroup,
+    name: str | None = None,
+    description: str | None = None,
+    rules_text: str | None = None,
+    join_mode: str | None = None,
+    slow_mode_seconds: int | None = None,
+    announcement_only: bool | None = None,
+) -> ChatGroup:
+    """R9.2, R9.1: the owner and admins edit the group's name, description and rules (screened), how
+    people join (among what its category and tier allow), slow mode and announcement-only mode."""
+    policies.require_manage(actor.user, group)
+    changes = {}
+    if name is not None:
+        changes["name"] = _clean_text(name, field="name", label=_("Group name"), max_length=40)
+        _require_screened(actor, changes["name"], kind="group_name", group_code=group.code)
+    if description is not None:
+        changes["description"] = _clean_text(
+            description, field="description", label=_("Description"), max_length=500, required=False
+        )
+        _require_screened(actor, changes["description"], kind="group_description", group_code=group.code)
+    if rules_text is not None:
+        changes["rules_text"] = _clean_text(
+            rules_text, field="rules", label=_("Group rules"), max_length=2000, required=False
+        )
+        _require_screened(actor, changes["rules_text"], kind="group_rules", group_code=group.code)
+    if join_mode is not None:
+        if join_mode not in selectors.group_rules(group).join_modes:
+            raise ValidationError(
+                _("This way of joining is not open to the group's category and size."), code="join_mode"
+            )
+        changes["join_mode"] = join_mode
+    if slow_mode_seconds is not None:
+        if not isinstance(slow_mode_seconds, int) or not 0 <= slow_mode_seconds <= 3600:
+            raise ValidationError(_("Slow mode is from 0 to 3600 seconds."), code="slow_mode")
+        changes["slow_mode_seconds"] = slow_mode_seconds
+    if announcement_only is not None:
+        changes["announcement_only"] = bool(announcement_only)
+    with transaction.atomic():
+        group = ChatGroup.objects.select_for_update().get(pk=group.pk)
+        before = {field: getattr(group, field) for field in changes}
+        changed = {field: value for field, value in changes.items() if before[field] != value}
+        if not changed:
+            return group
+        for field, value in changed.items():
+            setattr(group, field, value)
+        group.save(update_fields=list(changed))
+        audit_record(
+            actor=actor,
+            event_type="groups.settings_changed",
+            target=group,
+            data={"code": group.code, "before": {f: before[f] for f in changed}, "after": changed},
+        )
+    return group
+
+
+def group_announcement_set(*, actor: Actor, group: ChatGroup, text: str) -> ChatGroup:
+    """R9.2: the owner and admins set the announcement (screened); every member is told, with one notice
+    for the whole group."""
+    policies.require_manage(actor.user, group)
+    text = _clean_text(text, field="announcement", label=_("Announcement"), max_length=1000, required=False)
+    _require_screened(actor, text, kind="group_announcement", group_code=group.code)
+    with transaction.atomic():
+        group = ChatGroup.objects.select_for_update().get(pk=group.pk)
+        group.announcement, group.announcement_at = text, timezone.now() if text else None
+        group.save(update_fields=["announcement", "announcement_at"])
+        audit_record(
+            actor=actor,
+            event_type="groups.announcement_set",
+            target=group,
+            data={"code": group.code, "text": text},
+        )
+        if text:
+            notify_group(
+                actor=actor,
+                group_id=group.pk,
+                group_key=group.code,
+                kind="group.announcement",
+                context={"group_name": group.name, "text": text[:200]},
+            )
+    return group
+
+
+def message_remove(*, actor: Actor, message: Message, reason: str = "") -> Message:
+    """R9.2, house rule 8: an admin removes a message; members see that it was removed, the record and
+    its text stay as evidence for the retention period."""
+    policies.require_manage(actor.user, message.group)
+    sender_membership = Membership.objects.filter(group=message.group, user=message.sender).first()
+    mine = Membership.objects.filter(group=message.group, user=actor.user).first()
+    if (
+        sender_membership
+        and sender_membership.role != Role.MEMBER
+        and sender_membership.user_id != actor.user.pk
+    ) and policies.RANK[Role(sender_membership.role)] >= policies.RANK[Role(mine.role)]:
+        raise PolicyDenied("outranked", _("You can only do this to members below your role."))
+    reason = _reason(reason)
+    with transaction.atomic():
+        changed = Message.objects.filter(pk=message.pk, status=MessageStatus.VISIBLE).update(
+            status=MessageStatus.REMOVED,
+            removed_at=timezone.now(),
+            removed_by=actor.user,
+            removal_reason=reason,
+        )
+        if not changed:
+            raise PolicyDenied("not_removable", _("This message is not shown, so it cannot be removed."))
+        audit_record(
+            actor=actor,
+            event_type="groups.message_removed",
+            target=message.group,
+            reason=reason,
+            data={
+                "code": message.group.code,
+                "message_id": message.pk,
+                "seq": message.seq,
+                "sender": message.sender_id,
+            },
+        )
+        publish_on_commit(
+            group_channel(message.group_id),
+            {"type": "chat.removed", "group": message.group.code, "seq": message.seq, "id": message.pk},
+        )
+    message.refresh_from_db()
+    return message
+
+
+def join_request_create(
+    *, actor: Actor, group: ChatGroup, message: str = "", accept_rules: bool = False
+) -> JoinRequest:
+    """R8.5, R9.1: ask to join; the group's rules are shown first and accepted; the owner and admins are
+    told."""
+    policies.require_request_join(actor.user, group)
+    if group.rules_text and not accept_rules:
+        raise ValidationError(_("Please read and accept the group's rules."), code="rules_not_accepted")
+    message = _clean_text(message, field="message", label=_("Message"), max_length=200, required=False)
+    with transaction.atomic():
+        request, created = JoinRequest.objects.get_or_create(
+            group=group, user=actor.user, status=JoinRequestStatus.PENDING, defaults={"message": message}
+        )
+        if created:
+            audit_record(
+                actor=actor,
+                event_type="groups.join_requested",
+                target=group,
+                data={"code": group.code, "user_id": actor.user.pk},
+            )
+            for manager in selectors.group_managers(group):
+                notify(
+                    actor=actor,
+                    recipient=manager,
+                    kind="group.join_requested",
+                    context={"group": group.code, "group_name": group.name, "who": actor.user.display_name},
+                )
+    return request
+
+
+def join_request_decide(*, actor: Actor, join_request: JoinRequest, approve: bool) -> JoinRequest:
+    """R8.5: the owner or an admin approves or declines; an approval checks every cap again, under the
+    group's lock, as any other way in does."""
+    group = join_request.group
+    policies.require_manage(actor.user, group)
+    with transaction.atomic():
+        _lock_user(join_request.user)  # always the person first, then the group: one lock order
+        group = ChatGroup.objects.select_for_update().get(pk=group.pk)
+        join_request = JoinRequest.objects.select_for_update().get(pk=join_request.pk)
+        if join_request.status != JoinRequestStatus.PENDING:
+            raise PolicyDenied("already_decided", _("This request has already been decided."))
+        if approve:
+            policies.can_request_join(join_request.user, group).require()
+            _membership_add(group, join_request.user, rules_accepted=True)
+        join_request.status = JoinRequestStatus.APPROVED if approve else JoinRequestStatus.DECLINED
+        join_request.decided_by, join_request.decided_at = actor.user, timezone.now()
+        join_request.save(update_fields=["status", "decided_by", "decided_at"])
+        audit_record(
+            actor=actor,
+            event_type="groups.join_request_approved" if approve else "groups.join_request_declined",
+            target=group,
+            data={"code": group.code, "user_id": join_request.user_id},
+        )
+        notify(
+            actor=actor,
+            recipient=join_request.user,
+            kind="group.join_decided",
+            context={
+                "group": group.code,
+                "group_name": group.name,
+                "outcome": "approved" if approve else "declined",
+            },
+        )
+    return join_request
+
+
+def _membership_add(group: ChatGroup, user, *, rules_accepted: bool) -> Membership:
+    """Inside the caller's transaction, with the group row locked."""
+    membership, created = Membership.objects.select_for_update().get_or_create(
+        group=group, user=user, defaults={"role": Role.MEMBER}
+    )
+    if not created:
+        Membership.objects.filter(pk=membership.pk).update(
+            left_at=None, role=Role.MEMBER, joined_at=timezone.now(), muted_until=None
+        )
+    if rules_accepted:
+        Membership.objects.filter(pk=membership.pk).update(rules_accepted_at=timezone.now())
+    publish_on_commit(user_channel(user.pk), {"type": "membership.joined", "group": _group_summary(group)})
+    _member_event(group, user, "joined")
+    return membership

@@ -10,3 +10,10 @@ urlpatterns = [
     path("groups/<group_code:code>/leave/", views.group_leave, name="group-leave"),
     path("join/<invite_token:token>/", views.group_join, name="group-join"),
 ]
+
+compliance_urlpatterns = [
+    path("groups/requests/", views.group_requests, name="group-requests"),
+    path(
+        "groups/requests/<group_code:code>/decide/", views.group_request_decide, name="group-request-decide"
+    ),
+]

@@ -5,8 +5,8 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from common.actors import Actor
 from common.policies import PolicyDenied
 from groups import policies, selectors, services
-from groups.forms import GroupCreateForm, MessageForm
+from groups.forms import GroupCreateForm, GroupReviewForm, MessageForm
 
 
 def home(request):
@@ -26,7 +26,7 @@ def home(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def group_create(request):
-    form = GroupCreateForm(request.POST or None)
+    form = GroupCreateForm(request.POST or None, categories=selectors.category_list())
     denied = None
     if request.method == "GET":
         decision = policies.can_create_group(request.user)
@@ -40,7 +40,13 @@ def group_create(request):
             form.add_error(None, exc.message)
             denied = exc
         else:
-            messages.success(request, _("Group created. Invite people with the group's link."))
+            if group.status == "pending_review":
+                messages.info(
+                    request,
+                    _("Your request was sent. Staff review groups of this category; you will be told."),
+                )
+            else:
+                messages.success(request, _("Group created. Invite people with the group's link."))
             return redirect("group-chat", code=group.code)
     return render(request, "groups/create.html", {"form": form, "denied": denied})
 
@@ -124,3 +130,44 @@ def group_leave(request, code):
     services.membership_leave(actor=actor, group=group)
     messages.success(request, _("You left %(name)s.") % {"name": group.name})
     return redirect("home")
+
+
+def _require_reviewer(request) -> None:
+    decision = policies.can_review_group_creation(request.user)
+    if not decision:
+        raise PermissionDenied(decision.reason)
+
+
+@login_required
+@require_http_methods(["GET"])
+def group_requests(request):
+    """R8.4: groups waiting for staff review, oldest first, with the creator's qualifications."""
+    _require_reviewer(request)
+    return render(
+        request,
+        "groups/requests.html",
+        {"requests": list(selectors.group_creation_requests()[:200]), "form": GroupReviewForm()},
+    )
+
+
+@login_required
+@require_POST
+def group_request_decide(request, code):
+    _require_reviewer(request)
+    group = get_object_or_404(selectors.group_creation_requests(), code=code)
+    form = GroupReviewForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    approve = request.POST.get("action") == "approve"
+    try:
+        services.group_creation_decide(
+            actor=Actor.from_request(request), group=group, approve=approve, note=note
+        )
+    except (ValidationError, PolicyDenied) as exc:
+        messages.error(request, exc.message if isinstance(exc, PolicyDenied) else " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            (_("Approved: %(name)s (%(code)s).") if approve else _("Refused: %(name)s (%(code)s)."))
+            % {"name": group.name, "code": group.code},
+        )
+    return redirect("group-requests")

@@ -671,16 +671,12 @@ def accounts_erase_expired(
         for pk in batch:
             with transaction.atomic():
                 user = User.objects.select_for_update().get(pk=pk)
-                phone_digest = crypto.lookup_hash(user.phone, context="phone") if user.phone else ""
                 _erase_account(user)
                 audit_record(
                     actor=actor,
                     event_type="identity.account_erased",
                     target=user,
-                    data={
-                        "retention_locked_at": user.retention_locked_at.isoformat(),
-                        "phone_hash": phone_digest,
-                    },
+                    data={"retention_locked_at": user.retention_locked_at.isoformat()},
                 )
             erased += 1
         if progress:
@@ -690,7 +686,14 @@ def accounts_erase_expired(
 
 def _erase_account(user) -> None:
     IdentityVerification.objects.filter(user=user).update(
-        real_name_enc="", id_number_enc="", real_name_masked="", id_number_masked="", id_hash=""
+        real_name_enc="",
+        id_number_enc="",
+        real_name_masked="",
+        id_number_masked="",
+        id_hash="",
+        decision_note="",
+        under_14=False,
+        guardian_consent_at=None,
     )
     if user.phone:
         SmsCode.objects.filter(phone=user.phone).delete()

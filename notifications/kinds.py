@@ -34,7 +34,7 @@ class Kind:
             "title": str(self.title).format_map(values),
             "body": str(self.body).format_map(values),
             "link": self.link.format_map(values) if self.link else "",
-            "severity": self.severity,
+            "severity": context.get("severity") or self.severity,  # a notice may be milder than its kind
         }
 
 
@@ -132,10 +132,71 @@ register(
     )
 )
 
+register(
+    Kind(
+        "group.muted",
+        _("You are muted in {group_name}"),
+        _("Until {until}. {reason}"),
+        link="/groups/{group}/",
+        severity="warning",
+        required=True,
+    )
+)
+register(
+    Kind(
+        "group.removed",
+        _("You were removed from {group_name}"),
+        _("{reason}"),
+        link="/",
+        severity="warning",
+        required=True,
+    )
+)
+register(
+    Kind(
+        "group.role_changed",
+        _("Your role in {group_name} changed"),
+        _("You are now: {role}."),
+        link="/groups/{group}/",
+        translate=("role",),
+    )
+)
+register(
+    Kind(
+        "group.dissolved",
+        _("{group_name} was dissolved"),
+        _("{reason}"),
+        link="/",
+        severity="warning",
+        required=True,
+        group=True,
+    )
+)
+register(
+    Kind(
+        "group.join_requested",
+        _("{who} asks to join {group_name}"),
+        _("Approve or decline the request."),
+        link="/groups/{group}/manage/requests/",
+    )
+)
+register(
+    Kind(
+        "group.join_decided",
+        _("Your request to join {group_name}: {outcome}"),
+        _("{note}"),
+        link="/groups/{group}/",
+        translate=("outcome",),
+    )
+)
+
 # Message ids stored in notices' context and translated when shown (see ``Kind.translate``).
 OUTCOMES = (
     gettext_noop("passed"),
     gettext_noop("not passed"),
     gettext_noop("approved"),
     gettext_noop("refused"),
+    gettext_noop("declined"),
+    gettext_noop("Member"),
+    gettext_noop("Owner"),
 )

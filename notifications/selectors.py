@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from notifications import kinds
-from notifications.models import GroupNotice, GroupNoticeCursor, Notification
+from notifications.models import GroupNotice, GroupNoticeCursor, Notification, NotificationPreference
 
 # Which groups a user is in, and since when: told by the groups app (above this one) at start-up, so
 # that group notices count for members without this app knowing about groups.
@@ -81,6 +81,11 @@ def group_notice_payload(notice: GroupNotice, *, read: bool = False) -> dict:
     )
 
 
+def muted_kinds(user) -> list[str]:
+    """Kinds the person turned off in the app (never required ones: those cannot be saved off)."""
+    return list(NotificationPreference.objects.filter(user=user, in_app=False).values_list("kind", flat=True))
+
+
 def _unread_group_notices(user):
     groups = groups_of(user)
     if not groups:
@@ -93,7 +98,7 @@ def _unread_group_notices(user):
     condition = Q()
     for key, joined_at in groups.items():
         condition |= Q(group_key=key, created_at__gte=joined_at, pk__gt=cursors.get(key, 0))
-    return GroupNotice.objects.filter(condition)
+    return GroupNotice.objects.filter(condition).exclude(kind__in=muted_kinds(user))
 
 
 def unread_count(user) -> int:
@@ -117,7 +122,7 @@ def notification_list(user, *, unread_only: bool = False, kind: str = "", limit:
         condition = Q()
         for key, joined_at in groups.items():
             condition |= Q(group_key=key, created_at__gte=joined_at)
-        notices = GroupNotice.objects.filter(condition)
+        notices = GroupNotice.objects.filter(condition).exclude(kind__in=muted_kinds(user))
         if unread_only:
             notices = notices.filter(pk__in=unread_ids)
         if kind:

@@ -38,14 +38,18 @@ def notify(*, actor: Actor, recipient, kind: str, context: dict | None = None) -
     if preference is not None and not preference.in_app and not preference.sms:
         return None
     wants_sms = registered.sms and (preference is None or preference.sms)
+    in_app = preference is None or preference.in_app
     with transaction.atomic():
         notice = Notification.objects.create(
             recipient=recipient,
             kind=kind,
             context={**context, "by": actor.user_id},
             sms_status="pending" if wants_sms else "",
+            # Turned off in the app (a text message only): kept as history, never counted or pushed.
+            read_at=None if in_app else timezone.now(),
         )
-        transaction.on_commit(lambda: _push(notice))
+        if in_app:
+            transaction.on_commit(lambda: _push(notice))
         if wants_sms:
             transaction.on_commit(lambda: _queue_sms(notice.pk))
     return notice
@@ -96,6 +100,8 @@ def notifications_mark_read(*, actor: Actor, ids: list[int] | None = None, group
     Every open tab of theirs gets the new count."""
     user = actor.user
     now = timezone.now()
+    if group_key and group_key not in selectors.groups_of(user):
+        return 0  # not their group: nothing of theirs to mark
     with transaction.atomic():
         mine = Notification.objects.filter(recipient=user, read_at__isnull=True)
         if ids is not None:
@@ -142,28 +148,38 @@ def notification_preferences_save(*, actor: Actor, choices: dict[str, dict]) -> 
 
 def notification_sms_deliver(*, actor: Actor, notification: Notification) -> str:
     """Send one pending text message, if the hour and the person's daily limit allow; returns the status:
-    ``sent``, ``deferred`` (quiet hours: the periodic job retries), ``limited`` or ``no_phone``."""
+    ``sent``, ``deferred`` (quiet hours: the periodic job retries), ``limited`` or ``no_phone``.
+
+    At most once: the notice is marked ``sending`` and committed before the provider is called, so a task
+    that runs again after a crash finds it taken and sends nothing."""
     with transaction.atomic():
-        notice = Notification.objects.select_for_update().select_related("recipient").get(pk=notification.pk)
+        notice = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("recipient")
+            .get(pk=notification.pk)
+        )
         if notice.sms_status not in ("pending", "deferred"):
-            return notice.sms_status  # sent already: a retried task sends nothing twice
+            return notice.sms_status
         phone = getattr(notice.recipient, "phone", None)
         since = timezone.now() - timedelta(days=1)
         sent_today = Notification.objects.filter(
-            recipient=notice.recipient, sms_status="sent", created_at__gte=since
+            recipient=notice.recipient, sms_status__in=["sent", "sending"], created_at__gte=since
         ).count()
-        if not phone:
+        if not phone or getattr(notice.recipient, "retention_locked_at", None):
             status = "no_phone"
         elif selectors.in_quiet_hours():
             status = "deferred"
         elif sent_today >= settings.NOTIFY_SMS_PER_DAY:
             status = "limited"
         else:
-            rendered = kinds.get(notice.kind).render(notice.context)
-            send_sms(phone, f"【{settings.SMS_SIGNATURE}】{rendered['title']}：{rendered['body']}")
-            status = "sent"
+            status = "sending"
         Notification.objects.filter(pk=notice.pk).update(sms_status=status)
-    return status
+    if status != "sending":
+        return status
+    rendered = kinds.get(notice.kind).render(notice.context)
+    send_sms(phone, f"【{settings.SMS_SIGNATURE}】{rendered['title']}：{rendered['body']}")
+    Notification.objects.filter(pk=notice.pk).update(sms_status="sent")
+    return "sent"
 
 
 def notification_sms_flush(*, actor: Actor) -> int:

@@ -86,7 +86,9 @@ def newest_version() -> int:
     if version is None:
         version = LexiconVersion.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         # Expires, so a process whose cache is its own (no Redis) or was flushed still catches up.
-        cache.set(VERSION_KEY, version, VERSION_TTL_SECONDS)
+        # add, not set: a newer version announced meanwhile must not be overwritten by this older read
+        if not cache.add(VERSION_KEY, version, VERSION_TTL_SECONDS):
+            version = cache.get(VERSION_KEY, version)
     return version
 
 

@@ -83,9 +83,19 @@ def _traditional_to_simplified() -> dict[str, str]:
     return {t: s for t, s in zip(chars, converted, strict=True) if t != s and len(s) == 1}
 
 
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): characters that render as nothing,
+# some of them letters by category (the Hangul fillers), so the category test alone misses them.
+_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)  # fmt: skip
+
+
 def _drop(char: str) -> bool:
     category = unicodedata.category(char)
-    return category[0] in "ZPSC" or category in ("Mn", "Me")
+    return category[0] in "ZPSC" or category in ("Mn", "Me") or _in(_IGNORABLE, ord(char))
 
 
 def fold_char(char: str) -> str:
@@ -104,10 +114,20 @@ def fold_char(char: str) -> str:
     return "".join(out)
 
 
+class _FoldTable(dict):
+    """Precomputed for the common blocks; any other code point (emoji, other planes) is folded the first
+    time it is seen and remembered, so nothing outside the table passes unfolded."""
+
+    def __missing__(self, cp: int) -> str:
+        folded = "" if 0xD800 <= cp <= 0xDFFF else fold_char(chr(cp))
+        self[cp] = folded
+        return folded
+
+
 @cache
 def fold_table() -> dict[int, str]:
-    """``str.translate`` table of every character whose fold differs from itself."""
-    table = {}
+    """``str.translate`` table: every code point to its fold."""
+    table = _FoldTable()
     ranges = ((0, 0xFFFF), *_EXTRA_RANGES)
     t2s = _traditional_to_simplified()
     for low, high in ranges:
@@ -119,10 +139,9 @@ def fold_table() -> dict[int, str]:
             if char in LATIN_WORD or (
                 _in(_CJK_RANGES, cp) and char not in t2s and unicodedata.category(char) == "Lo"
             ):
-                continue  # the common case: already folded
-            folded = fold_char(char)
-            if folded != char:
-                table[cp] = folded
+                table[cp] = char  # the common case: already folded
+                continue
+            table[cp] = fold_char(char)
     return table
 
 
@@ -136,7 +155,7 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     table = fold_table()
     out, origin = [], []
     for index, char in enumerate(text):
-        folded = table.get(ord(char), char)
+        folded = table[ord(char)]
         out.append(folded)
         origin.extend([index] * len(folded))
     return "".join(out), origin
@@ -154,7 +173,8 @@ def latin_boundary(text: str, start: int, end: int) -> bool:
     def wordish(index: int) -> bool:
         if index < 0 or index >= len(text):
             return False
-        folded = table.get(ord(text[index]), text[index])
-        return bool(folded) and folded[-1] in LATIN_WORD
+        folded = table[ord(text[index])]
+        # Only letters join a word: digits stuck to a term (``casino888``, ``vx123456``) do not hide it.
+        return bool(folded) and folded[-1] in string.ascii_lowercase
 
     return not wordish(start - 1) and not wordish(end)

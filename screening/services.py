@@ -31,8 +31,8 @@ EVIDENCE_TEXT_LIMIT = 200_000  # characters kept of an enormous input (the rest 
 
 
 def screen(*, actor: Actor, text: str, context: dict) -> Verdict:
-    """R10.1: may this text be published? The strongest action among the hits decides. Blocked and held
-    texts keep an evidence record (original, normalised, hits, context, author, address) and an audit
+    """R10.1: may this text be published? The strongest action among the hits decides. Blocked, held and
+    flagged texts keep an evidence record (original, normalised, hits, context, author, address) and an audit
     event; ``context`` says where the text was going (``{"kind": "message", "group": "3BJBB9GM"}``)."""
     if not text:
         return Verdict()
@@ -41,8 +41,6 @@ def screen(*, actor: Actor, text: str, context: dict) -> Verdict:
     if not hits:
         return Verdict(lexicon_version=active.version)
     action = max((hit.action for hit in hits), key=ACTION_STRENGTH.__getitem__)
-    if action not in (Action.BLOCK, Action.HOLD):
-        return Verdict(action, hits, lexicon_version=active.version)
     with transaction.atomic():
         evidence = ScreeningEvidence.objects.create(
             action=action,
@@ -55,6 +53,8 @@ def screen(*, actor: Actor, text: str, context: dict) -> Verdict:
             port=actor.port,
             lexicon_version=active.version,
         )
+        if action == Action.FLAG:  # published: the evidence row is what a reviewer finds (no chain lock)
+            return Verdict(action, hits, evidence.pk, active.version)
         audit_record(
             actor=actor,
             event_type=f"screening.{'blocked' if action == Action.BLOCK else 'held'}",
@@ -63,6 +63,7 @@ def screen(*, actor: Actor, text: str, context: dict) -> Verdict:
                 "categories": sorted({hit.category for hit in hits}),
                 "context": context,
                 "lexicon_version": active.version,
+                "code": str(context.get("group", ""))[:8],  # so a legal hold on the group covers it
             },
         )
     return Verdict(action, hits, evidence.pk, active.version)

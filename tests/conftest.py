@@ -65,3 +65,23 @@ def django_db_setup(django_db_setup, django_db_blocker):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_truncate")
+
+
+@pytest.fixture
+def lexicon(db):
+    """A small lexicon: 赌博 blocks, 刷单 holds, spam blocks, 加微信 flags; 反赌博宣传 is allowed."""
+    from common.actors import Actor, Door
+    from screening import matcher
+    from screening import services as screening_services
+    from screening.models import Action, LexiconVersion
+
+    system = Actor.system(door=Door.CLI)
+    for term, category, action in [
+        ("赌博", "ILL_OBSCENE_GAMBLING_VIOLENCE", Action.BLOCK),
+        ("刷单", "CONDUCT_FRAUD_SPAM", Action.HOLD),
+        ("spam", "CONDUCT_FRAUD_SPAM", Action.BLOCK),
+        ("加微信", "ACCT_CONTACT_EMBED", Action.FLAG),
+    ]:
+        screening_services.lexicon_term_save(actor=system, term=term, category=category, action=action)
+    screening_services.allow_entry_save(actor=system, phrase="反赌博宣传")
+    matcher.announce(LexiconVersion.objects.latest("pk").pk)

@@ -10,6 +10,7 @@
   const composer = document.getElementById("composer");
   const input = document.getElementById("composer-input");
   if (!groupList) return;
+  window.qunzuSocket = true; // this page's socket: notify.js listens to its frames instead of opening one
 
   const current = list ? list.dataset.group : null;
   const me = list ? Number(list.dataset.me) : null;
@@ -243,6 +244,7 @@
     socket.addEventListener("message", (event) => {
       let frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
+      document.dispatchEvent(new CustomEvent("qunzu:frame", { detail: frame })); // for notify.js
       const handler = handlers[frame.type];
       if (handler) handler(frame);
     });

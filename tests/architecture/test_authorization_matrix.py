@@ -77,6 +77,8 @@ MATRIX = {
     # the adjustment permission only (none of these roles).
     ("my-credit", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
     ("credit-search", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("group-requests", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("group-request-decide", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     ("credit-user", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     ("credit-user", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     ("credit-adjustments", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
@@ -85,6 +87,29 @@ MATRIX = {
         "non_member": 403,
         "member": 403,
         "owner": 403,
+    },
+    # The notification centre: each signed-in person reads and marks only their own notices (someone
+    # else's id changes nothing and comes back to the list); the bell's count answers JSON, 403 signed out.
+    ("notifications", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    ("notifications-read", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": REDIRECT,
+        "member": REDIRECT,
+        "owner": REDIRECT,
+    },
+    ("notifications-read-all", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": REDIRECT,
+        "member": REDIRECT,
+        "owner": REDIRECT,
+    },
+    ("notifications-count", "GET"): {"anonymous": 403, "non_member": 200, "member": 200, "owner": 200},
+    ("notification-preferences", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    ("notification-preferences", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": REDIRECT,
+        "member": REDIRECT,
+        "owner": REDIRECT,
     },
     # The Django admin is for platform staff only; none of these roles is staff.
     ("admin:index", "GET"): dict.fromkeys(ROLES, LOGIN),
@@ -157,6 +182,7 @@ def _url(name, group):
         "legal-hold-lift": {"pk": 1},
         "credit-user": {"user_id": group.created_by.pk},
         "credit-adjustment-decide": {"pk": 1},
+        "group-request-decide": {"code": group.code},
     }.get(name, {})
     return reverse(name, kwargs=kwargs)
 
@@ -172,6 +198,9 @@ BODIES = {
     "review-detail": {"action": "approve"},
     "credit-user": {"delta": "5", "reason": "矩阵"},
     "credit-adjustment-decide": {"action": "approve"},
+    "group-request-decide": {"action": "approve"},
+    "notifications-read": {"scope": "personal", "id": "1"},
+    "notification-preferences": {"in_app_identity.verification_decided": "on"},
 }
 
 

@@ -230,3 +230,14 @@ def test_the_daily_task_r7_3_runs_the_job(db):
     user = UserFactory(credit_score="earned")
     assert tasks.credit_good_standing() >= 1
     assert CreditAccount.objects.get(user=user).score == 11
+
+
+def test_staff_r7_3_cannot_approve_a_change_to_their_own_credit(db, settings):
+    settings.CREDIT_ADJUST_APPROVAL_THRESHOLD = 20
+    asker, subject = _staff(), _staff()
+    raise_for_subject = services.credit_adjust(actor=actor_for(asker), user=subject, delta=500, reason="表彰")
+    with pytest.raises(PolicyDenied) as info:
+        services.credit_adjustment_decide(
+            actor=actor_for(subject), adjustment=raise_for_subject, approve=True
+        )
+    assert info.value.code == "own_account"

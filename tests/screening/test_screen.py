@@ -97,7 +97,8 @@ def test_block_and_hold_r10_1_keep_evidence_and_an_audit_event(lexicon):
     assert AuditEvent.objects.filter(event_type="screening.blocked", target_id=str(evidence.pk)).exists()
     held = _screen("刷单", user)
     assert ScreeningEvidence.objects.get(pk=held.evidence_id).action == Action.HOLD
-    assert _screen("加微信", user).evidence_id is None  # a flag publishes; the queue arrives later
+    flagged = _screen("加微信", user)  # a flag publishes, and leaves evidence for a reviewer
+    assert flagged.publishable and ScreeningEvidence.objects.get(pk=flagged.evidence_id).action == Action.FLAG
 
 
 def test_refusal_r10_1_names_the_category_not_the_term(lexicon):
@@ -235,3 +236,37 @@ def test_export_r10_1_is_audited_and_reimports_unchanged(lexicon):
     assert AuditEvent.objects.filter(event_type="screening.lexicon_exported").exists()
     report = services.lexicon_import_csv(actor=SYSTEM, text=text, source="again.csv")
     assert report.ok and report.unchanged == LexiconTerm.objects.count() and not report.updated
+
+
+@pytest.mark.parametrize(
+    "disguise",
+    [
+        "赌\u3164博",  # Hangul filler: a letter by category, invisible
+        "赌\u115f博",
+        "赌\uffa0博",
+        "赌🎲博",  # an emoji from another plane
+        "赌\U0001d173博",  # musical format control
+        "赌\U000e0041博",  # tag character
+        "赌\u180e博",
+        "赌\u2800博",  # braille blank
+    ],
+)
+def test_invisible_and_astral_characters_r10_1_are_seen_through(lexicon, disguise):
+    assert _screen(f"来{disguise}吧").action == Action.BLOCK
+
+
+def test_digits_stuck_to_a_latin_term_r10_1_do_not_hide_it(lexicon):
+    assert _screen("spam888 now").action == Action.BLOCK
+    assert _screen("888spam").action == Action.BLOCK
+    assert _screen("spammer").action == "allow"  # letters still make a longer word
+
+
+def test_the_fold_table_r10_1_agrees_with_the_definition_everywhere():
+    import random
+
+    from screening.normalize import fold, fold_char
+
+    rng = random.Random(7)
+    sample = list(range(0, 0x3000)) + [rng.randrange(0x3000, 0x110000) for _ in range(20_000)]
+    mismatches = [cp for cp in sample if not 0xD800 <= cp <= 0xDFFF and fold(chr(cp)) != fold_char(chr(cp))]
+    assert mismatches == []
