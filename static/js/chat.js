@@ -55,6 +55,12 @@
     return span;
   }
 
+  // Removed by an admin: the place in the sequence stays, the text does not (R9.2).
+  function markRemoved(li, bubble) {
+    li.classList.add("removed");
+    bubble.textContent = t("Removed");
+  }
+
   function renderMessage(m, state) {
     const li = document.createElement("li");
     li.className = "msg" + (m.sender && m.sender.id === me ? " mine" : "") + (state ? " " + state : "");
@@ -68,6 +74,7 @@
     const bubble = document.createElement("div");
     bubble.className = "bubble";
     bubble.textContent = m.body;
+    if (m.status === "removed") markRemoved(li, bubble);
     const when = document.createElement("time");
     when.className = "when";
     if (m.created_at) { when.setAttribute("datetime", m.created_at); when.textContent = clock(m.created_at); }
@@ -206,6 +213,11 @@
     hello() { requestResume(); pending.forEach((_, cmid) => sendFrame(cmid)); },
     ack(frame) { frame.message.status === "held" ? markHeld(frame.message) : accept(frame.message); },
     message(frame) { accept(frame.message); updateSidebar(frame.message); },
+    removed(frame) {
+      if (!list || frame.group !== current) return;
+      const li = list.querySelector(`li.msg[data-seq="${frame.seq}"]`);
+      if (li) markRemoved(li, li.querySelector(".bubble"));
+    },
     history(frame) {
       if (frame.group !== current) return;
       resumeInFlight = false;
