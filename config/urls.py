@@ -13,6 +13,8 @@ from identity import urls as identity_urls
 
 urlpatterns = [
     path("", include("groups.urls")),
+    path("groups/<group_code:code>/manage/", include("groups.manage_urls")),
+    path("", include("groups.info_urls")),
     path("accounts/", include("identity.urls")),
     path("credit/", include("credit.urls")),
     path("notifications/", include("notifications.urls")),

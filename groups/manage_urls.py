@@ -1,0 +1,3 @@
+"""Owner and admin pages under /groups/<code>/manage/ (R9.2)."""
+
+urlpatterns: list = []
