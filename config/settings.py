@@ -194,6 +194,7 @@ CELERY_BEAT_SCHEDULE = {  # installed into django-celery-beat, where staff can c
     "retention-purge": {"task": "audit.retention_purge", "schedule": 24 * 3600.0},
     "credit-good-standing": {"task": "credit.good_standing", "schedule": 6 * 3600.0},  # idempotent per day
     "notification-sms-flush": {"task": "notifications.sms_flush", "schedule": 600.0},
+    "group-activity": {"task": "groups.activity_compute", "schedule": 24 * 3600.0},
 }
 
 REST_FRAMEWORK = {
@@ -268,7 +269,10 @@ CLIENT_PORT_HEADER = env.str("CLIENT_PORT_HEADER", default="HTTP_X_CLIENT_PORT")
 
 # Chat limits are data: the policies read them from here.
 GROUP_MAX_MEMBERS = env.int("GROUP_MAX_MEMBERS", default=500)  # R8.1, for a group without a category
+GROUP_INFO_PAGE_THRESHOLD = env.int("GROUP_INFO_PAGE_THRESHOLD", default=100)  # R8.3: public info page
 GROUP_DEFAULT_CATEGORY = env.str("GROUP_DEFAULT_CATEGORY", default="social")
+# R7.1: activity levels from messages in the last seven days, ascending (level, at least this many).
+GROUP_ACTIVITY_THRESHOLDS = (("quiet", 0), ("normal", 20), ("active", 200), ("very_active", 2000))
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=2000)
 CHAT_HISTORY_PAGE_MAX = env.int("CHAT_HISTORY_PAGE_MAX", default=200)
 # Only the benchmark settings enable the bare echo socket route.

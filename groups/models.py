@@ -129,6 +129,9 @@ class ChatGroup(models.Model):
     slow_mode_seconds = models.PositiveIntegerField(_("slow mode (seconds between messages)"), default=0)
     announcement_only = models.BooleanField(_("only the owner and admins post"), default=False)
     dissolved_at = models.DateTimeField(_("dissolved at"), null=True, blank=True)
+    # R7.1: computed daily from the last week's messages (``group_activity_compute``).
+    activity_level = models.CharField(_("activity"), max_length=10, default="quiet")
+    activity_messages_7d = models.PositiveIntegerField(_("messages in the last 7 days"), default=0)
 
     class Meta:
         verbose_name = _("chat group")
@@ -270,3 +273,38 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group.code}#{self.seq}"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", _("waiting for the invitee")
+    ACCEPTED = "accepted", _("accepted")
+    DECLINED = "declined", _("declined")
+
+
+class Invitation(models.Model):
+    """R8.5: above the tier's size an invitation waits for the invitee to confirm it."""
+
+    group = models.ForeignKey(ChatGroup, on_delete=models.CASCADE, related_name="invitations")
+    inviter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    created_at = models.DateTimeField(_("invited at"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "invitee"],
+                condition=models.Q(status="pending"),
+                name="one_pending_invitation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitee_id} invited to {self.group_id} ({self.status})"

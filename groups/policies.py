@@ -337,3 +337,26 @@ def can_own_action(user, group: ChatGroup) -> Decision:
 
 def require_own_action(user, group: ChatGroup) -> None:
     can_own_action(user, group).require()
+
+
+def can_invite(user, group: ChatGroup, invitee) -> Decision:
+    """R8.5: a member invites where the group's category and tier allow invitations; the invitee must be
+    able to join (caps, verification above the size) as on every other path."""
+    if _active_membership(user, group) is None:
+        return deny("not_member", _("You are not a member of this group."))
+    inactive = _not_active(group)
+    if inactive is not None:
+        return inactive
+    rules = group_rules(group)
+    if "invite" not in rules.join_modes:
+        return deny("invitations_closed", _("This group does not take invitations."))
+    if _active_membership(invitee, group) is not None:
+        return deny("already_member", _("This person is already a member."))
+    barred = _barred(invitee, group)
+    if barred is not None:
+        return barred
+    return _join_limits(invitee, rules)
+
+
+def require_invite(user, group: ChatGroup, invitee) -> None:
+    can_invite(user, group, invitee).require()

@@ -31,6 +31,8 @@ from groups.models import (
     GroupCategory,
     GroupStatus,
     GroupTier,
+    Invitation,
+    InvitationStatus,
     JoinMode,
     JoinRequest,
     JoinRequestStatus,
@@ -836,3 +838,100 @@ def _membership_add(group: ChatGroup, user, *, rules_accepted: bool) -> Membersh
     publish_on_commit(user_channel(user.pk), {"type": "membership.joined", "group": _group_summary(group)})
     _member_event(group, user, "joined")
     return membership
+
+
+def invitation_create(*, actor: Actor, group: ChatGroup, invitee) -> Invitation | Membership:
+    """R8.5: invite someone. While the group is small (its tier does not ask for confirmation) they are
+    added at once and told; above that size the invitation waits for them to confirm it."""
+    policies.require_invite(actor.user, group, invitee)
+    with transaction.atomic():
+        _lock_user(invitee)
+        group = ChatGroup.objects.select_for_update().get(pk=group.pk)
+        policies.require_invite(actor.user, group, invitee)
+        rules = selectors.group_rules(group)
+        context = {"group": group.code, "group_name": group.name, "who": actor.user.display_name}
+        if not rules.invite_needs_confirmation:
+            membership = _membership_add(group, invitee, rules_accepted=False)
+            audit_record(
+                actor=actor,
+                event_type="groups.member_joined",
+                target=group,
+                data={"code": group.code, "user_id": invitee.pk, "via": "invitation", "by": actor.user.pk},
+            )
+            notify(actor=actor, recipient=invitee, kind="group.added", context=context)
+            return membership
+        invitation, created = Invitation.objects.get_or_create(
+            group=group, invitee=invitee, status=InvitationStatus.PENDING, defaults={"inviter": actor.user}
+        )
+        if created:
+            audit_record(
+                actor=actor,
+                event_type="groups.invitation_sent",
+                target=group,
+                data={"code": group.code, "user_id": invitee.pk},
+            )
+            notify(actor=actor, recipient=invitee, kind="group.invited", context=context)
+    return invitation
+
+
+def invitation_respond(
+    *, actor: Actor, invitation: Invitation, accept: bool, accept_rules: bool = False
+) -> Invitation:
+    """R8.5, R9.1: the invitee confirms (after accepting the group's rules, if any) or declines; caps are
+    checked again at that moment."""
+    if invitation.invitee_id != actor.user.pk:
+        raise PolicyDenied("not_yours", _("This invitation is for someone else."))
+    with transaction.atomic():
+        _lock_user(actor.user)
+        group = ChatGroup.objects.select_for_update().get(pk=invitation.group_id)
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.status != InvitationStatus.PENDING:
+            raise PolicyDenied("already_answered", _("This invitation has already been answered."))
+        if accept:
+            if group.rules_text and not accept_rules:
+                raise ValidationError(
+                    _("Please read and accept the group's rules."), code="rules_not_accepted"
+                )
+            for check in (policies._not_active(group), policies._barred(actor.user, group)):
+                if check is not None:
+                    check.require()
+            policies._join_limits(actor.user, selectors.group_rules(group)).require()
+            _membership_add(group, actor.user, rules_accepted=accept_rules)
+        invitation.status = InvitationStatus.ACCEPTED if accept else InvitationStatus.DECLINED
+        invitation.answered_at = timezone.now()
+        invitation.save(update_fields=["status", "answered_at"])
+        audit_record(
+            actor=actor,
+            event_type="groups.invitation_accepted" if accept else "groups.invitation_declined",
+            target=group,
+            data={"code": group.code, "user_id": actor.user.pk, "inviter": invitation.inviter_id},
+        )
+    return invitation
+
+
+def group_activity_compute(*, actor: Actor) -> int:
+    """R7.1: every group's activity level from its last seven days of messages (a daily job; running it
+    again the same day gives the same result)."""
+    from django.db.models import Count, Q
+
+    since = timezone.now() - timedelta(days=7)
+    thresholds = settings.GROUP_ACTIVITY_THRESHOLDS  # ascending: (level, messages in 7 days)
+    counts = ChatGroup.objects.annotate(
+        recent=Count(
+            "messages", filter=Q(messages__created_at__gte=since, messages__status=MessageStatus.VISIBLE)
+        )
+    ).values_list("pk", "recent")
+    changed = 0
+    with transaction.atomic():
+        for pk, recent in counts.iterator():
+            level = thresholds[0][0]
+            for name, minimum in thresholds:
+                if recent >= minimum:
+                    level = name
+            changed += (
+                ChatGroup.objects.filter(pk=pk)
+                .exclude(activity_level=level, activity_messages_7d=recent)
+                .update(activity_level=level, activity_messages_7d=recent)
+            )
+        audit_record(actor=actor, event_type="groups.activity_computed", data={"changed": changed})
+    return changed

@@ -190,6 +190,16 @@ register(
     )
 )
 
+register(
+    Kind(
+        "group.invited",
+        _("{who} invites you to {group_name}"),
+        _("Confirm or decline the invitation."),
+        link="/notifications/",
+    )
+)
+register(Kind("group.added", _("{who} added you to {group_name}"), _("{note}"), link="/groups/{group}/"))
+
 # Message ids stored in notices' context and translated when shown (see ``Kind.translate``).
 OUTCOMES = (
     gettext_noop("passed"),
