@@ -271,6 +271,7 @@ CLIENT_PORT_HEADER = env.str("CLIENT_PORT_HEADER", default="HTTP_X_CLIENT_PORT")
 GROUP_MAX_MEMBERS = env.int("GROUP_MAX_MEMBERS", default=500)  # R8.1, for a group without a category
 GROUP_INFO_PAGE_THRESHOLD = env.int("GROUP_INFO_PAGE_THRESHOLD", default=100)  # R8.3: public info page
 GROUP_DEFAULT_CATEGORY = env.str("GROUP_DEFAULT_CATEGORY", default="social")
+GROUP_MAX_ADMINS = env.int("GROUP_MAX_ADMINS", default=10)  # R8.6: admins per group
 # R7.1: activity levels from messages in the last seven days, ascending (level, at least this many).
 GROUP_ACTIVITY_THRESHOLDS = (("quiet", 0), ("normal", 20), ("active", 200), ("very_active", 2000))
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=2000)

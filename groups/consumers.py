@@ -197,6 +197,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if message["group"] in self.groups_by_id.values():
             await self.send_json({"type": "message", "group": message["group"], "message": message})
 
+    async def chat_pinned(self, event):
+        if event["group"] in self.groups_by_id.values():
+            await self.send_json({"type": "pinned", "group": event["group"], "message": event["message"]})
+
     async def chat_removed(self, event):
         if event["group"] in self.groups_by_id.values():
             await self.send_json({"type": "removed", "group": event["group"], "seq": event["seq"]})

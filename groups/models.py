@@ -130,6 +130,14 @@ class ChatGroup(models.Model):
     announcement_only = models.BooleanField(_("only the owner and admins post"), default=False)
     dissolved_at = models.DateTimeField(_("dissolved at"), null=True, blank=True)
     # R7.1: computed daily from the last week's messages (``group_activity_compute``).
+    pinned_message = models.ForeignKey(
+        "Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("pinned"),
+    )
     activity_level = models.CharField(_("activity"), max_length=10, default="quiet")
     activity_messages_7d = models.PositiveIntegerField(_("messages in the last 7 days"), default=0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -248,6 +249,12 @@ def can_appoint_admin(user, group: ChatGroup, member) -> Decision:
             "level_cannot_be_admin",
             _("At credit level %(level)s this member cannot be appointed admin yet.")
             % {"level": caps.level.label},
+        )
+    admins = Membership.objects.filter(group=group, role=Role.ADMIN, left_at__isnull=True).count()
+    if admins >= settings.GROUP_MAX_ADMINS:
+        return deny(
+            "admins_cap",
+            _("A group has at most %(cap)d admins.") % {"cap": settings.GROUP_MAX_ADMINS},
         )
     return ALLOW
 

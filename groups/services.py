@@ -935,3 +935,28 @@ def group_activity_compute(*, actor: Actor) -> int:
             )
         audit_record(actor=actor, event_type="groups.activity_computed", data={"changed": changed})
     return changed
+
+
+def message_pin(*, actor: Actor, message: Message | None, group: ChatGroup) -> ChatGroup:
+    """R9.2: the owner and admins pin a message for everyone (``None`` unpins)."""
+    policies.require_manage(actor.user, group)
+    if message is not None and (message.group_id != group.pk or message.status != MessageStatus.VISIBLE):
+        raise PolicyDenied("not_pinnable", _("Only a message shown in this group can be pinned."))
+    with transaction.atomic():
+        ChatGroup.objects.filter(pk=group.pk).update(pinned_message=message)
+        audit_record(
+            actor=actor,
+            event_type="groups.message_pinned" if message else "groups.message_unpinned",
+            target=group,
+            data={"code": group.code, "message_id": message.pk if message else None},
+        )
+        publish_on_commit(
+            group_channel(group.pk),
+            {
+                "type": "chat.pinned",
+                "group": group.code,
+                "message": message_payload(message) if message else None,
+            },
+        )
+    group.refresh_from_db()
+    return group

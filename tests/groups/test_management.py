@@ -207,3 +207,16 @@ async def test_socket_r8_6_drops_a_group_on_its_own_leave_even_if_the_personal_w
     )
     assert await socket.receive_nothing(timeout=0.5)
     await socket.disconnect()
+
+
+def test_pin_r9_2_and_the_admin_cap_r8_6(db, owner, group, member, settings):
+    message, _created = _send(member, group, "重要通知：周六活动", "pin1")
+    group = services.message_pin(actor=actor_for(owner), message=message, group=group)
+    assert group.pinned_message_id == message.pk
+    with pytest.raises(PolicyDenied):
+        services.message_pin(actor=actor_for(member), message=message, group=group)
+    assert services.message_pin(actor=actor_for(owner), message=None, group=group).pinned_message_id is None
+    settings.GROUP_MAX_ADMINS = 0
+    with pytest.raises(PolicyDenied) as info:
+        services.membership_appoint_admin(actor=actor_for(owner), group=group, member=member)
+    assert info.value.code == "admins_cap"
