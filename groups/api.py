@@ -2,14 +2,33 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.actors import Actor, Door
-from groups import selectors, services
+from groups import policies, selectors, services
+from groups.models import (
+    ChatGroup,
+    GroupStatus,
+    JoinMode,
+    JoinRequest,
+    JoinRequestStatus,
+    Membership,
+    Message,
+    Role,
+)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -113,3 +132,374 @@ class MessageApi(APIView):
             selectors.message_payload(message),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+# --- management (R8.5, R9.2): the owner's and admins' powers, through the same services as the pages ---
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, machine-readable reason (the same through every door).")
+    detail = serializers.CharField()
+
+
+ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
+class MemberOutputSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    nickname = serializers.CharField()
+    role = serializers.ChoiceField(choices=Role.choices)
+    joined_at = serializers.DateTimeField()
+    muted = serializers.BooleanField()
+    muted_until = serializers.DateTimeField(allow_null=True)
+    mute_reason = serializers.CharField()
+
+
+def _member_data(membership: Membership) -> dict:
+    muted = bool(membership.muted_until and membership.muted_until > timezone.now())
+    return {
+        "user_id": membership.user_id,
+        "nickname": membership.user.display_name,
+        "role": membership.role,
+        "joined_at": membership.joined_at,
+        "muted": muted,
+        "muted_until": membership.muted_until if muted else None,
+        "mute_reason": membership.mute_reason if muted else "",
+    }
+
+
+class ManagementPagination(PageNumberPagination):
+    page_size = 50
+
+
+class ManagementApi(GenericAPIView):
+    """A management endpoint: an outsider gets 404 (the group's existence is not theirs to learn), a
+    member who may not manage gets 403 with the rule's code, and a refused input 400 with the service's
+    code (the same as the page's and the socket's)."""
+
+    pagination_class = ManagementPagination
+
+    def handle_exception(self, exc):
+        if isinstance(exc, DjangoValidationError):
+            return Response(
+                {"code": getattr(exc, "code", None) or "invalid", "detail": " ".join(exc.messages)},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return super().handle_exception(exc)
+
+    def actor(self) -> Actor:
+        return Actor.from_request(self.request, door=Door.API)
+
+    def managed_group(self, actor: Actor, code: str) -> ChatGroup:
+        group = selectors.group_get_for_actor(actor, code)
+        policies.require_manage(actor.user, group)
+        return group
+
+    @staticmethod
+    def member(group: ChatGroup, user_id: int):
+        """An active member of ``group``; 404 for anyone else."""
+        membership = (
+            Membership.objects.filter(group=group, user_id=user_id, left_at__isnull=True)
+            .select_related("user")
+            .first()
+        )
+        if membership is None:
+            raise Http404
+        return membership.user
+
+    @staticmethod
+    def membership_data(group: ChatGroup, user) -> dict:
+        membership = Membership.objects.select_related("user").get(group=group, user=user)
+        return _member_data(membership)
+
+    @staticmethod
+    def validated(serializer_class, data):
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class MemberListApi(ManagementApi):
+    @extend_schema(
+        operation_id="members_list",
+        tags=["management"],
+        summary="Members of a group with their role and mute state (owner and admins)",
+        responses={200: MemberOutputSerializer(many=True), 403: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request, code):
+        group = self.managed_group(self.actor(), code)
+        page = self.paginate_queryset(selectors.membership_list(group))
+        return self.get_paginated_response([_member_data(m) for m in page])
+
+
+class MemberMuteApi(ManagementApi):
+    @extend_schema_serializer(component_name="MemberMuteInput")
+    class InputSerializer(serializers.Serializer):
+        minutes = serializers.IntegerField(
+            max_value=10**7, help_text="From 1 minute to 30 days (43200); the service refuses the rest."
+        )
+        reason = RawTextField(required=False, default="")
+
+    @extend_schema(
+        operation_id="members_mute",
+        tags=["management"],
+        summary="Mute a member for a period (R9.2)",
+        request=InputSerializer,
+        responses={200: MemberOutputSerializer, **ERRORS},
+    )
+    def post(self, request, code, user_id):
+        actor = self.actor()
+        group = self.managed_group(actor, code)
+        member = self.member(group, user_id)
+        data = self.validated(self.InputSerializer, request.data)
+        services.membership_mute(actor=actor, group=group, member=member, **data)
+        return Response(self.membership_data(group, member))
+
+
+class MemberUnmuteApi(ManagementApi):
+    @extend_schema(
+        operation_id="members_unmute",
+        tags=["management"],
+        summary="End a member's mute (R9.2)",
+        request=None,
+        responses={200: MemberOutputSerializer, **ERRORS},
+    )
+    def post(self, request, code, user_id):
+        actor = self.actor()
+        group = self.managed_group(actor, code)
+        member = self.member(group, user_id)
+        services.membership_unmute(actor=actor, group=group, member=member)
+        return Response(self.membership_data(group, member))
+
+
+class MemberRemoveApi(ManagementApi):
+    @extend_schema_serializer(component_name="MemberRemoveInput")
+    class InputSerializer(serializers.Serializer):
+        reason = RawTextField(required=False, default="")
+        bar = serializers.BooleanField(required=False, default=False, help_text="Bar them from rejoining.")
+        bar_days = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            min_value=1,
+            max_value=36500,
+            help_text="How long the bar lasts; empty for good.",
+        )
+
+    @extend_schema_serializer(component_name="MemberRemoveOutput")
+    class OutputSerializer(serializers.Serializer):
+        user_id = serializers.IntegerField()
+        removed = serializers.BooleanField()
+        barred = serializers.BooleanField()
+
+    @extend_schema(
+        operation_id="members_remove",
+        tags=["management"],
+        summary="Remove a member, optionally barring them from rejoining (R9.2)",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **ERRORS},
+    )
+    def post(self, request, code, user_id):
+        actor = self.actor()
+        group = self.managed_group(actor, code)
+        member = self.member(group, user_id)
+        data = self.validated(self.InputSerializer, request.data)
+        services.membership_remove(actor=actor, group=group, member=member, **data)
+        return Response({"user_id": member.pk, "removed": True, "barred": data["bar"]})
+
+
+class MemberAdminApi(ManagementApi):
+    @extend_schema(
+        operation_id="members_admin_appoint",
+        tags=["management"],
+        summary="Appoint a member as admin (the owner; R8.6, R9.2)",
+        request=None,
+        responses={200: MemberOutputSerializer, **ERRORS},
+    )
+    def post(self, request, code, user_id):
+        actor = self.actor()
+        group = self.managed_group(actor, code)
+        member = self.member(group, user_id)
+        services.membership_appoint_admin(actor=actor, group=group, member=member)
+        return Response(self.membership_data(group, member))
+
+    @extend_schema(
+        operation_id="members_admin_dismiss",
+        tags=["management"],
+        summary="Dismiss an admin (the owner; R8.6, R9.2)",
+        request=None,
+        responses={200: MemberOutputSerializer, **ERRORS},
+    )
+    def delete(self, request, code, user_id):
+        actor = self.actor()
+        group = self.managed_group(actor, code)
+        member = self.member(group, user_id)
+        services.membership_dismiss_admin(actor=actor, group=group, member=member)
+        return Response(self.membership_data(group, member))
+
+
+class JoinRequestOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    nickname = serializers.CharField(source="user.display_name")
+    message = serializers.CharField()
+    status = serializers.ChoiceField(choices=JoinRequestStatus.choices)
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class JoinRequestApi(ManagementApi):
+    @extend_schema_serializer(component_name="JoinRequestCreateInput")
+    class CreateInputSerializer(serializers.Serializer):
+        message = RawTextField(required=False, default="", help_text="To the owner and admins.")
+        accept_rules = serializers.BooleanField(
+            required=False, default=False, help_text="Required when the group has rules."
+        )
+
+    @extend_schema(
+        operation_id="join_requests_list",
+        tags=["management"],
+        summary="Pending join requests (owner and admins; R8.5)",
+        responses={200: JoinRequestOutputSerializer(many=True), 403: ErrorSerializer, 404: ErrorSerializer},
+    )
+    def get(self, request, code):
+        group = self.managed_group(self.actor(), code)
+        pending = (
+            JoinRequest.objects.filter(group=group, status=JoinRequestStatus.PENDING)
+            .select_related("user")
+            .order_by("created_at", "pk")
+        )
+        page = self.paginate_queryset(pending)
+        return self.get_paginated_response(JoinRequestOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="join_requests_create",
+        tags=["management"],
+        summary="Ask to join a group as the current user (R8.5, R9.1)",
+        request=CreateInputSerializer,
+        responses={201: JoinRequestOutputSerializer, **ERRORS},
+    )
+    def post(self, request, code):
+        actor = self.actor()
+        group = self._requestable_group(actor, code)
+        data = self.validated(self.CreateInputSerializer, request.data)
+        join_request = services.join_request_create(actor=actor, group=group, **data)
+        return Response(JoinRequestOutputSerializer(join_request).data, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _requestable_group(actor: Actor, code: str) -> ChatGroup:
+        """An active group; to someone outside it, a group that takes no requests is as unknown as a
+        missing one, so codes cannot be probed for groups that are not open to requests."""
+        group = ChatGroup.objects.filter(code=code, status=GroupStatus.ACTIVE).first()
+        if group is None:
+            raise Http404
+        decision = policies.can_request_join(actor.user, group)
+        if decision.code == "requests_closed" and selectors.membership_get(actor.user, group) is None:
+            raise Http404
+        return group
+
+
+class JoinRequestDecideApi(ManagementApi):
+    @extend_schema_serializer(component_name="JoinRequestDecideInput")
+    class InputSerializer(serializers.Serializer):
+        approve = serializers.BooleanField(help_text="true to approve, false to decline.")
+
+    @extend_schema(
+        operation_id="join_requests_decide",
+        tags=["management"],
+        summary="Approve or decline a join request (owner and admins; R8.5)",
+        request=InputSerializer,
+        responses={200: JoinRequestOutputSerializer, **ERRORS},
+    )
+    def post(self, request, code, pk):
+        actor = self.actor()
+        group = self.managed_group(actor, code)
+        join_request = JoinRequest.objects.filter(pk=pk, group=group).select_related("group", "user").first()
+        if join_request is None:
+            raise Http404
+        data = self.validated(self.InputSerializer, request.data)
+        join_request = services.join_request_decide(actor=actor, join_request=join_request, **data)
+        return Response(JoinRequestOutputSerializer(join_request).data)
+
+
+class GroupSettingsOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    rules_text = serializers.CharField()
+    join_mode = serializers.ChoiceField(choices=JoinMode.choices)
+    slow_mode_seconds = serializers.IntegerField()
+    announcement_only = serializers.BooleanField()
+
+
+class GroupSettingsApi(ManagementApi):
+    @extend_schema_serializer(component_name="GroupSettingsInput")
+    class InputSerializer(serializers.Serializer):
+        name = RawTextField(required=False)
+        description = RawTextField(required=False)
+        rules_text = RawTextField(required=False)
+        join_mode = RawTextField(required=False, help_text="link, request or invite, as the group allows.")
+        slow_mode_seconds = serializers.IntegerField(required=False, help_text="0 to 3600.")
+        announcement_only = serializers.BooleanField(required=False)
+
+    @extend_schema(
+        operation_id="group_settings_update",
+        tags=["management"],
+        summary="Change the group's settings; texts are screened (owner and admins; R9.1, R9.2)",
+        request=InputSerializer,
+        responses={200: GroupSettingsOutputSerializer, **ERRORS},
+    )
+    def patch(self, request, code):
+        actor = self.actor()
+        group = self.managed_group(actor, code)
+        data = self.validated(self.InputSerializer, request.data)
+        group = services.group_settings_update(actor=actor, group=group, **data)
+        return Response(GroupSettingsOutputSerializer(group).data)
+
+
+class GroupAnnouncementApi(ManagementApi):
+    @extend_schema_serializer(component_name="GroupAnnouncementInput")
+    class InputSerializer(serializers.Serializer):
+        text = RawTextField(help_text="At most 1000 characters; empty clears the announcement.")
+
+    @extend_schema_serializer(component_name="GroupAnnouncementOutput")
+    class OutputSerializer(serializers.Serializer):
+        announcement = serializers.CharField()
+        announcement_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(
+        operation_id="group_announcement_set",
+        tags=["management"],
+        summary="Set the announcement; screened, every member is told (owner and admins; R9.2)",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **ERRORS},
+    )
+    def put(self, request, code):
+        actor = self.actor()
+        group = self.managed_group(actor, code)
+        data = self.validated(self.InputSerializer, request.data)
+        group = services.group_announcement_set(actor=actor, group=group, **data)
+        return Response(self.OutputSerializer(group).data)
+
+
+class MessageRemoveApi(ManagementApi):
+    @extend_schema_serializer(component_name="MessageRemoveInput")
+    class InputSerializer(serializers.Serializer):
+        reason = RawTextField(required=False, default="")
+
+    @extend_schema(
+        operation_id="messages_remove",
+        tags=["management"],
+        summary="Remove a message; members see a tombstone, the record stays as evidence (R9.2)",
+        request=InputSerializer,
+        responses={200: MessageOutputSerializer, **ERRORS},
+    )
+    def post(self, request, code, seq):
+        actor = self.actor()
+        group = self.managed_group(actor, code)
+        message = Message.objects.filter(group=group, seq=seq).select_related("group", "sender").first()
+        if message is None:
+            raise Http404
+        data = self.validated(self.InputSerializer, request.data)
+        message = services.message_remove(actor=actor, message=message, **data)
+        return Response(selectors.message_payload(message))

@@ -143,6 +143,8 @@ def can_join(user, group: ChatGroup, invite_token: str) -> Decision:
             "link_closed",
             _("At its size this group takes no joins by link; ask the owner or an admin to invite you."),
         )
+    if group.join_mode != "link":  # the owner chose requests or invitations
+        return deny("link_closed", _("This group does not take joins by link."))
     return _join_limits(user, rules)
 
 
@@ -170,7 +172,9 @@ def can_request_join(user, group: ChatGroup) -> Decision:
         if check is not None:
             return check
     rules = group_rules(group)
-    if "request" not in rules.join_modes:
+    # The owner's chosen way, or requests as the way in once the group is too large for its open link.
+    chosen = group.join_mode == "request" or (group.join_mode == "link" and not rules.open_link_allowed)
+    if "request" not in rules.join_modes or not chosen:
         return deny("requests_closed", _("This group does not take join requests."))
     return _join_limits(user, rules)
 

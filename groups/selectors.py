@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Case, Count, OuterRef, Subquery, When
 from django.http import Http404
 
 from groups.codes import group_code_is_valid, group_code_normalise
@@ -80,7 +80,8 @@ def membership_list(group: ChatGroup):
     return (
         Membership.objects.filter(group=group, left_at__isnull=True)
         .select_related("user")
-        .order_by("role", "joined_at")
+        .annotate(rank=Case(When(role="owner", then=0), When(role="admin", then=1), default=2))
+        .order_by("rank", "joined_at")
     )
 
 

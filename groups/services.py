@@ -180,7 +180,7 @@ def membership_leave(*, actor: Actor, group: ChatGroup) -> None:
     policies.require_leave(actor.user, group)
     with transaction.atomic():
         Membership.objects.filter(group=group, user=actor.user, left_at__isnull=True).update(
-            left_at=timezone.now()
+            left_at=timezone.now(), role=Role.MEMBER
         )
         remove_perm(MANAGE_PERMISSION, actor.user, group)
         audit_record(
@@ -466,7 +466,7 @@ def membership_mute(*, actor: Actor, group: ChatGroup, member, minutes: int, rea
     """R9.2: mute a member for a period (at most 30 days); their next send is refused with ``muted`` until
     the end, through every door; they are told, with the end time."""
     policies.require_moderate_member(actor.user, group, member)
-    if not isinstance(minutes, int) or minutes < 1 or timedelta(minutes=minutes) > MUTE_MAX:
+    if not isinstance(minutes, int) or not 1 <= minutes <= MUTE_MAX // timedelta(minutes=1):
         raise ValidationError(_("A mute lasts from one minute to 30 days."), code="mute_length")
     reason = _reason(reason)
     until = timezone.now() + timedelta(minutes=minutes)
@@ -524,6 +524,8 @@ def membership_remove(
     sockets leave the group at once."""
     policies.require_moderate_member(actor.user, group, member)
     reason = _reason(reason)
+    if bar and bar_days is not None and (not isinstance(bar_days, int) or not 1 <= bar_days <= 36_500):
+        raise ValidationError(_("Bar for 1 to 36,500 days, or for good."), code="bar_days")
     with transaction.atomic():
         Membership.objects.filter(group=group, user=member, left_at__isnull=True).update(
             left_at=timezone.now(), role=Role.MEMBER, muted_until=None
@@ -659,7 +661,7 @@ def group_settings_update(
             rules_text, field="rules", label=_("Group rules"), max_length=2000, required=False
         )
         _require_screened(actor, changes["rules_text"], kind="group_rules", group_code=group.code)
-    if join_mode is not None:
+    if join_mode is not None and join_mode != group.join_mode:
         if join_mode not in selectors.group_rules(group).join_modes:
             raise ValidationError(
                 _("This way of joining is not open to the group's category and size."), code="join_mode"
@@ -720,7 +722,9 @@ def message_remove(*, actor: Actor, message: Message, reason: str = "") -> Messa
     """R9.2, house rule 8: an admin removes a message; members see that it was removed, the record and
     its text stay as evidence for the retention period."""
     policies.require_manage(actor.user, message.group)
-    sender_membership = Membership.objects.filter(group=message.group, user=message.sender).first()
+    sender_membership = Membership.objects.filter(
+        group=message.group, user=message.sender, left_at__isnull=True
+    ).first()
     mine = Membership.objects.filter(group=message.group, user=actor.user).first()
     if (
         sender_membership

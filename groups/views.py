@@ -12,9 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from common.actors import Actor
-from common.policies import PolicyDenied
+from common.policies import PolicyDenied, deny
 from groups import policies, selectors, services
 from groups.forms import GroupCreateForm, GroupReviewForm, MessageForm
+from groups.forms_manage import JoinForm
+from groups.models import JoinMode, JoinRequest, JoinRequestStatus
 
 
 def home(request):
@@ -104,22 +106,70 @@ def group_invite(request, code):
 
 @require_http_methods(["GET", "POST"])
 def group_join(request, token):
+    """R8.5, R9.1: join by the group's link, or ask to join where the group takes requests; the group's
+    rules are shown first and must be accepted. Refusals come back to this page as messages."""
     group = selectors.group_get_by_invite(token)
+    context = {"group": group, "member_count": selectors.group_member_count(group)}
     if not request.user.is_authenticated:
-        return render(
-            request,
-            "groups/join.html",
-            {"group": group, "member_count": selectors.group_member_count(group), "needs_login": True},
-        )
+        return render(request, "groups/join.html", {**context, "needs_login": True})
     if selectors.membership_get(request.user, group) is not None:
         return redirect("group-chat", code=group.code)
+    join_decision = policies.can_join(request.user, group, token)
+    request_decision = policies.can_request_join(request.user, group)
+    # The group's chosen way in: its link while that is its mode and its size allows it, otherwise a
+    # request where the group takes requests.
+    link_open = group.join_mode == JoinMode.LINK and join_decision.code != "link_closed"
+    offer_request = not link_open and group.join_mode != JoinMode.INVITE and bool(request_decision)
     if request.method == "POST":
-        services.membership_join(actor=Actor.from_request(request), group=group, invite_token=token)
+        form = JoinForm(request.POST)
+        actor = Actor.from_request(request)
+        try:
+            if not form.is_valid():
+                raise ValidationError(" ".join(e for errs in form.errors.values() for e in errs))
+            accept_rules = form.cleaned_data["accept_rules"]  # the service refuses if rules go unaccepted
+            if offer_request:
+                services.join_request_create(
+                    actor=actor, group=group, message=form.cleaned_data["message"], accept_rules=accept_rules
+                )
+                messages.success(
+                    request, _("Your request was sent. You will be told when the owner or an admin decides.")
+                )
+                return redirect("group-join", token=token)
+            if not link_open:
+                raise PolicyDenied(
+                    "link_closed", join_decision.reason or _("This group does not take joins by link.")
+                )
+            services.membership_join(actor=actor, group=group, invite_token=token, accept_rules=accept_rules)
+        except (ValidationError, PolicyDenied) as exc:
+            messages.error(request, exc.message if isinstance(exc, PolicyDenied) else " ".join(exc.messages))
+            return redirect("group-join", token=token)
         messages.success(request, _("Welcome to %(name)s.") % {"name": group.name})
         return redirect("group-chat", code=group.code)
     return render(
-        request, "groups/join.html", {"group": group, "member_count": selectors.group_member_count(group)}
+        request,
+        "groups/join.html",
+        {
+            **context,
+            "link_open": link_open,
+            "offer_request": offer_request,
+            "refusal": _join_refusal(group, link_open, offer_request, join_decision, request_decision),
+            "pending_request": JoinRequest.objects.filter(
+                group=group, user=request.user, status=JoinRequestStatus.PENDING
+            ).exists(),
+            "form": JoinForm(),
+        },
     )
+
+
+def _join_refusal(group, link_open, offer_request, join_decision, request_decision):
+    """Why the page offers no way in (None when it offers one)."""
+    if offer_request:
+        return None
+    if link_open:
+        return None if join_decision else join_decision
+    if group.join_mode == JoinMode.INVITE:
+        return deny("invite_only", _("This group takes new members by invitation only."))
+    return request_decision if not request_decision else join_decision
 
 
 @login_required

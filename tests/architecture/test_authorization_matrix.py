@@ -42,6 +42,27 @@ MATRIX = {
     ("api-messages", "GET"): {"anonymous": 403, "non_member": 404, "member": 200, "owner": 200},
     ("api-messages", "POST"): {"anonymous": 403, "non_member": 404, "member": 201, "owner": 201},
     ("api-schema", "GET"): dict.fromkeys(ROLES, 200),
+    # Management API (R8.5, R9.2): owner and admins; a member gets 403 with the rule's code, someone outside
+    # the group 404. Member routes act on the world's member; the world has no join request and no message,
+    # so the owner's decide and remove reach the 404 of an unknown id; dismissing a non-admin is refused.
+    ("api-members", "GET"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
+    ("api-member-mute", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
+    ("api-member-unmute", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
+    ("api-member-remove", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
+    ("api-member-admin", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
+    ("api-member-admin", "DELETE"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 403},
+    ("api-join-requests", "GET"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
+    # Asking to join is for people outside the group (members are refused with already_member).
+    # The world's group joins by link, so it takes no requests: a non-member learns nothing more (404).
+    ("api-join-requests", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 403},
+    ("api-join-request-decide", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 404},
+    ("api-group-settings", "PATCH"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
+    ("api-group-announcement", "PUT"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
+    ("api-message-remove", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 404},
+    # R8.3: the public info page exists only from GROUP_INFO_PAGE_THRESHOLD members (the world's group has
+    # two, so 404 for everyone); the report entry (R12.1) answers everyone, signed in or not.
+    ("group-info", "GET"): dict.fromkeys(ROLES, 404),
+    ("group-report", "GET"): dict.fromkeys(ROLES, 200),
     ("api-docs", "GET"): dict.fromkeys(ROLES, 200),
     ("set_language", "POST"): dict.fromkeys(ROLES, REDIRECT),
     ("healthz", "GET"): dict.fromkeys(ROLES, 200),
@@ -111,6 +132,42 @@ MATRIX = {
         "member": REDIRECT,
         "owner": REDIRECT,
     },
+    # R9.2: the owner's and admins' pages; members are refused (403), non-members see nothing (404).
+    ("group-manage", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
+    ("group-manage-member", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 404,
+        "member": 403,
+        "owner": REDIRECT,
+    },
+    ("group-manage-requests", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
+    ("group-manage-requests", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 404,
+        "member": 403,
+        "owner": REDIRECT,
+    },
+    ("group-manage-settings", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
+    ("group-manage-settings", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 404,
+        "member": 403,
+        "owner": REDIRECT,
+    },
+    ("group-manage-announcement", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 404,
+        "member": 403,
+        "owner": REDIRECT,
+    },
+    ("group-manage-dissolve", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
+    ("group-manage-dissolve", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 404,
+        "member": 403,
+        "owner": REDIRECT,
+    },
+    ("group-manage-log", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
     # The Django admin is for platform staff only; none of these roles is staff.
     ("admin:index", "GET"): dict.fromkeys(ROLES, LOGIN),
     # Admin views added through get_urls must be wrapped in admin_view like the rest (R10.1 lexicon CSV).
@@ -183,7 +240,21 @@ def _url(name, group):
         "credit-user": {"user_id": group.created_by.pk},
         "credit-adjustment-decide": {"pk": 1},
         "group-request-decide": {"code": group.code},
+        "group-info": {"code": group.code},
+        "group-report": {"code": group.code},
+        "api-members": {"code": group.code},
+        "api-join-requests": {"code": group.code},
+        "api-join-request-decide": {"code": group.code, "pk": 1},
+        "api-group-settings": {"code": group.code},
+        "api-group-announcement": {"code": group.code},
+        "api-message-remove": {"code": group.code, "seq": 1},
     }.get(name, {})
+    if name.startswith("group-manage"):  # the owner's pages; a member's row acts on the world's member
+        kwargs = {"code": group.code}
+        if name == "group-manage-member":
+            kwargs["user_id"] = group.memberships.get(role="member").user_id
+    if name.startswith("api-member-"):  # acting on the world's member
+        kwargs = {"code": group.code, "user_id": group.memberships.get(role="member").user_id}
     return reverse(name, kwargs=kwargs)
 
 
@@ -199,7 +270,19 @@ BODIES = {
     "credit-user": {"delta": "5", "reason": "矩阵"},
     "credit-adjustment-decide": {"action": "approve"},
     "group-request-decide": {"action": "approve"},
+    "api-member-mute": {"minutes": 10, "reason": "矩阵"},
+    "api-member-remove": {"reason": "矩阵"},
+    "api-join-requests": {"message": "矩阵"},
+    "api-join-request-decide": {"approve": True},
+    "api-group-settings": {"slow_mode_seconds": 5},
+    "api-group-announcement": {"text": "矩阵公告"},
+    "api-message-remove": {"reason": "矩阵"},
     "notifications-read": {"scope": "personal", "id": "1"},
+    "group-manage-member": {"action": "mute", "minutes": "10", "reason": "矩阵"},
+    "group-manage-requests": {"bulk": "approve", "ids": ["1"]},
+    "group-manage-settings": {"name": "矩阵", "join_mode": "link", "slow_mode_seconds": "0"},
+    "group-manage-announcement": {"text": "矩阵公告"},
+    "group-manage-dissolve": {"reason": "矩阵", "confirm_name": "矩阵"},
     "notification-preferences": {"in_app_identity.verification_decided": "on"},
 }
 
@@ -215,7 +298,7 @@ def test_route_outcome_per_role(client, world, name, method, role):
     if method == "GET":
         response = client.get(url)
     elif name.startswith("api-"):
-        response = client.post(url, body, content_type="application/json")
+        response = getattr(client, method.lower())(url, body, content_type="application/json")
     else:
         response = client.post(url, body)
     expected = MATRIX[(name, method)][role]

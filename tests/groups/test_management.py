@@ -119,7 +119,7 @@ def test_message_removal_r9_2_leaves_a_tombstone_and_keeps_the_evidence(db, owne
 
 def test_join_request_r8_5_is_decided_by_a_manager_with_caps_rechecked(db, owner, group, admin):
     group = services.group_settings_update(
-        actor=actor_for(owner), group=group, rules_text="友善交流，禁止广告。"
+        actor=actor_for(owner), group=group, rules_text="友善交流，禁止广告。", join_mode="request"
     )
     joiner = UserFactory()
     with pytest.raises(ValidationError):  # the rules first (R9.1)
