@@ -1,6 +1,7 @@
 """REST API for groups and messages; the same services and policies as the pages and the socket."""
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils import timezone
@@ -22,6 +23,7 @@ from groups import policies, selectors, services
 from groups.models import (
     ChatGroup,
     GroupStatus,
+    Invitation,
     JoinMode,
     JoinRequest,
     JoinRequestStatus,
@@ -503,3 +505,80 @@ class MessageRemoveApi(ManagementApi):
         data = self.validated(self.InputSerializer, request.data)
         message = services.message_remove(actor=actor, message=message, **data)
         return Response(selectors.message_payload(message))
+
+
+class InvitationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    group = serializers.CharField(source="group.code")
+    group_name = serializers.CharField(source="group.name")
+    inviter = serializers.CharField(source="inviter.display_name")
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class InvitationCreateApi(ManagementApi):
+    """R8.5: any member invites where the group's category and tier allow it."""
+
+    @extend_schema_serializer(component_name="InvitationCreateInput")
+    class InputSerializer(serializers.Serializer):
+        user_id = serializers.IntegerField(help_text="The person to invite.")
+
+    @extend_schema_serializer(component_name="InvitationCreateOutput")
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=["added", "pending"])
+        invitation_id = serializers.IntegerField(allow_null=True)
+
+    @extend_schema(
+        operation_id="invitations_create",
+        tags=["management"],
+        summary="Invite someone: added at once while the group is small, else they confirm (R8.5)",
+        request=InputSerializer,
+        responses={201: OutputSerializer, **ERRORS},
+    )
+    def post(self, request, code):
+        actor = self.actor()
+        group = selectors.group_get_for_actor(actor, code)
+        data = self.validated(self.InputSerializer, request.data)
+        invitee = get_user_model().objects.filter(pk=data["user_id"], is_active=True).first()
+        if invitee is None:
+            raise Http404
+        result = services.invitation_create(actor=actor, group=group, invitee=invitee)
+        pending = isinstance(result, Invitation)
+        body = {"status": "pending" if pending else "added", "invitation_id": result.pk if pending else None}
+        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class MyInvitationsApi(ManagementApi):
+    @extend_schema(
+        operation_id="invitations_mine",
+        tags=["management"],
+        summary="My invitations waiting for an answer (R8.5)",
+        responses={200: InvitationOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request):
+        return Response(
+            InvitationOutputSerializer(selectors.invitations_pending_for(request.user), many=True).data
+        )
+
+
+class InvitationRespondApi(ManagementApi):
+    @extend_schema_serializer(component_name="InvitationRespondInput")
+    class InputSerializer(serializers.Serializer):
+        accept = serializers.BooleanField()
+        accept_rules = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(
+        operation_id="invitations_respond",
+        tags=["management"],
+        summary="Accept (after the group's rules) or decline an invitation (R8.5, R9.1)",
+        request=InputSerializer,
+        responses={200: InvitationOutputSerializer, **ERRORS},
+    )
+    def post(self, request, pk):
+        actor = self.actor()
+        invitation = next((i for i in selectors.invitations_pending_for(request.user) if i.pk == pk), None)
+        if invitation is None:
+            raise Http404
+        data = self.validated(self.InputSerializer, request.data)
+        invitation = services.invitation_respond(actor=actor, invitation=invitation, **data)
+        return Response(InvitationOutputSerializer(invitation).data)

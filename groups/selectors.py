@@ -202,3 +202,14 @@ def group_managers(group: ChatGroup) -> list:
             group=group, left_at__isnull=True, role__in=["owner", "admin"]
         ).select_related("user")
     ]
+
+
+def invitations_pending_for(user) -> list:
+    """R8.5: the invitations waiting for ``user`` to answer, newest first."""
+    from groups.models import Invitation
+
+    return list(
+        Invitation.objects.filter(invitee=user, status="pending", group__status="active")
+        .select_related("group", "inviter")
+        .order_by("-created_at")[:100]
+    )

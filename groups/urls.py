@@ -9,6 +9,8 @@ urlpatterns = [
     path("groups/<group_code:code>/invite/", views.group_invite, name="group-invite"),
     path("groups/<group_code:code>/leave/", views.group_leave, name="group-leave"),
     path("join/<invite_token:token>/", views.group_join, name="group-join"),
+    path("invitations/", views.invitations, name="invitations"),
+    path("invitations/<int:pk>/respond/", views.invitation_respond, name="invitation-respond"),
 ]
 
 compliance_urlpatterns = [

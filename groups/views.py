@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -221,3 +222,36 @@ def group_request_decide(request, code):
             % {"name": group.name, "code": group.code},
         )
     return redirect("group-requests")
+
+
+@login_required
+@require_http_methods(["GET"])
+def invitations(request):
+    """R8.5: invitations waiting for the signed-in person, with the group's rules to accept."""
+    return render(
+        request, "groups/invitations.html", {"invitations": selectors.invitations_pending_for(request.user)}
+    )
+
+
+@login_required
+@require_POST
+def invitation_respond(request, pk):
+    invitation = next((i for i in selectors.invitations_pending_for(request.user) if i.pk == pk), None)
+    if invitation is None:
+        raise Http404
+    accept = request.POST.get("action") == "accept"
+    try:
+        services.invitation_respond(
+            actor=Actor.from_request(request),
+            invitation=invitation,
+            accept=accept,
+            accept_rules=request.POST.get("accept_rules") == "on",
+        )
+    except (ValidationError, PolicyDenied) as exc:
+        messages.error(request, exc.message if isinstance(exc, PolicyDenied) else " ".join(exc.messages))
+        return redirect("invitations")
+    if accept:
+        messages.success(request, _("Welcome to %(name)s.") % {"name": invitation.group.name})
+        return redirect("group-chat", code=invitation.group.code)
+    messages.info(request, _("You declined the invitation to %(name)s.") % {"name": invitation.group.name})
+    return redirect("invitations")

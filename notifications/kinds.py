@@ -195,7 +195,7 @@ register(
         "group.invited",
         _("{who} invites you to {group_name}"),
         _("Confirm or decline the invitation."),
-        link="/notifications/",
+        link="/invitations/",
     )
 )
 register(Kind("group.added", _("{who} added you to {group_name}"), _("{note}"), link="/groups/{group}/"))

@@ -995,6 +995,9 @@ ZH = {
     "Report a group": "举报群组",
     "Online complaints open together with the platform's moderation features. Reports will then be handled within a set time and you will be told the outcome.": "在线投诉举报功能将随平台的内容管理功能一同开放。届时举报将在规定时限内处理，并告知您处理结果。",
     "Meanwhile, you can report illegal or harmful information to the Illegal and Harmful Information Reporting Centre at www.12377.cn or by calling 12377.": "在此之前，您可以通过 www.12377.cn 或拨打 12377 向违法和不良信息举报中心举报违法和不良信息。",
+    "You declined the invitation to %(name)s.": "您已拒绝加入 %(name)s 的邀请。",
+    "Invited by %(who)s, %(when)s": "%(who)s 于 %(when)s 邀请",
+    "No invitations are waiting for you.": "没有等待您答复的邀请。",
 }
 PLURALS = {
     "%(n)d second": "%(n)d 秒",

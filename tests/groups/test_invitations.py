@@ -70,3 +70,45 @@ def test_activity_level_r7_1_is_computed_and_idempotent(db, owner, group, member
     group.refresh_from_db()
     assert (group.activity_level, group.activity_messages_7d) == ("normal", 3)
     assert services.group_activity_compute(actor=system) == 0  # the same day, the same result
+
+
+def test_invitation_doors_r8_5_api_and_page(client, db, owner, group, member):
+    GroupTier.objects.filter(number=2).update(min_members=2)  # confirmation needed from now on
+    invitee = UserFactory()
+    client.force_login(member)
+    response = client.post(
+        f"/api/groups/{group.code}/invitations/", {"user_id": invitee.pk}, content_type="application/json"
+    )
+    assert response.status_code == 201 and response.json()["status"] == "pending"
+    missing = client.post(
+        f"/api/groups/{group.code}/invitations/", {"user_id": 999999}, content_type="application/json"
+    )
+    assert missing.status_code == 404
+    invitation_id = response.json()["invitation_id"]
+    assert (
+        client.post(f"/invitations/{invitation_id}/respond/", {"action": "accept"}).status_code == 404
+    )  # not theirs
+    client.force_login(invitee)
+    assert [i["id"] for i in client.get("/api/invitations/").json()] == [invitation_id]
+    page = client.get("/invitations/").content.decode()
+    assert group.name in page
+    response = client.post(f"/invitations/{invitation_id}/respond/", {"action": "accept"})
+    assert response.status_code == 302 and response["Location"] == f"/groups/{group.code}/"
+    assert Membership.objects.filter(group=group, user=invitee, left_at__isnull=True).exists()
+    outsider = UserFactory()
+    client.force_login(outsider)
+    denied = client.post(
+        f"/api/groups/{group.code}/invitations/", {"user_id": invitee.pk}, content_type="application/json"
+    )
+    assert denied.status_code == 404  # not their group
+
+
+def test_invitation_api_r8_5_decline(client, db, owner, group):
+    GroupTier.objects.filter(number=2).update(min_members=1)
+    invitee = UserFactory()
+    invitation = services.invitation_create(actor=actor_for(owner), group=group, invitee=invitee)
+    client.force_login(invitee)
+    response = client.post(
+        f"/api/invitations/{invitation.pk}/respond/", {"accept": False}, content_type="application/json"
+    )
+    assert response.status_code == 200 and response.json()["status"] == "declined"
