@@ -12,4 +12,5 @@ urlpatterns = [
     path("announcement/", views_manage.manage_announcement, name="group-manage-announcement"),
     path("dissolve/", views_manage.manage_dissolve, name="group-manage-dissolve"),
     path("log/", views_manage.manage_log, name="group-manage-log"),
+    path("invite/", views_manage.manage_invite, name="group-manage-invite"),
 ]

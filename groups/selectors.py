@@ -213,3 +213,23 @@ def invitations_pending_for(user) -> list:
         .select_related("group", "inviter")
         .order_by("-created_at")[:100]
     )
+
+
+def user_find_for_invitation(who: str):
+    """An active account by account name or mainland mobile number (never by real name)."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
+
+    from identity.idnumber import parse_mobile
+
+    who = (who or "").strip()[:64]
+    if not who:
+        return None
+    users = get_user_model().objects.filter(is_active=True)
+    found = users.filter(username__iexact=who).first()
+    if found is None:
+        try:
+            found = users.filter(phone=parse_mobile(who)).first()
+        except ValidationError:  # not a mobile number either
+            found = None
+    return found

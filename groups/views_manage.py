@@ -479,3 +479,28 @@ def manage_log(request, code):
         "groups/manage/log.html",
         {**_nav(group, "log", mine), "page": page, "rows": _log_rows(list(page.object_list))},
     )
+
+
+@login_required
+@require_POST
+def manage_invite(request, code):
+    """R8.5: invite someone by account name or mobile number; small groups add them at once, larger
+    ones wait for them to confirm (the service decides, by the group's tier)."""
+    actor, group, _mine = _managed(request, code)
+    invitee = selectors.user_find_for_invitation(request.POST.get("who", ""))
+    back = reverse("group-manage", kwargs={"code": group.code})
+    if invitee is None:
+        messages.error(request, _("Nobody found with that account name or mobile number."))
+        return redirect(back)
+    try:
+        result = services.invitation_create(actor=actor, group=group, invitee=invitee)
+    except (ValidationError, PolicyDenied) as exc:
+        messages.error(request, _refusal(exc))
+        return redirect(back)
+    if isinstance(result, Membership):
+        messages.success(request, _("%(name)s was added to the group.") % {"name": invitee.display_name})
+    else:
+        messages.success(
+            request, _("%(name)s was invited and joins once they confirm.") % {"name": invitee.display_name}
+        )
+    return redirect(back)

@@ -998,6 +998,10 @@ ZH = {
     "You declined the invitation to %(name)s.": "您已拒绝加入 %(name)s 的邀请。",
     "Invited by %(who)s, %(when)s": "%(who)s 于 %(when)s 邀请",
     "No invitations are waiting for you.": "没有等待您答复的邀请。",
+    "Nobody found with that account name or mobile number.": "没有找到该账号或手机号对应的用户。",
+    "%(name)s was added to the group.": "%(name)s 已加入本群。",
+    "%(name)s was invited and joins once they confirm.": "已邀请 %(name)s，对方确认后即加入本群。",
+    "Invite by account name or mobile number": "按账号或手机号邀请",
 }
 PLURALS = {
     "%(n)d second": "%(n)d 秒",

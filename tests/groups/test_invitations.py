@@ -112,3 +112,16 @@ def test_invitation_api_r8_5_decline(client, db, owner, group):
         f"/api/invitations/{invitation.pk}/respond/", {"accept": False}, content_type="application/json"
     )
     assert response.status_code == 200 and response.json()["status"] == "declined"
+
+
+def test_invite_form_r8_5_on_the_manage_page_finds_people_by_account_or_mobile(client, db, owner, group):
+    GroupTier.objects.filter(number=2).update(min_members=2)
+    invitee = UserFactory(username="xiaoming")
+    type(invitee).objects.filter(pk=invitee.pk).update(phone="+8613912340000")
+    client.force_login(owner)
+    url = f"/groups/{group.code}/manage/invite/"
+    response = client.post(url, {"who": "13912340000"}, follow=True)
+    assert Invitation.objects.filter(group=group, invitee=invitee, status="pending").exists()
+    assert "xiaoming" in response.content.decode() or invitee.nickname in response.content.decode()
+    response = client.post(url, {"who": "no-such-person"}, follow=True)
+    assert response.status_code == 200 and not Invitation.objects.filter(invitee__username="no-such-person")
