@@ -371,3 +371,15 @@ def can_invite(user, group: ChatGroup, invitee) -> Decision:
 
 def require_invite(user, group: ChatGroup, invitee) -> None:
     can_invite(user, group, invitee).require()
+
+
+def can_accept_invitation(user, group: ChatGroup) -> Decision:
+    """R8.5: at the moment the invitee confirms, the group must still be open to them and every cap hold."""
+    for check in (_not_active(group), _barred(user, group)):
+        if check is not None:
+            return check
+    return _join_limits(user, group_rules(group))
+
+
+def require_accept_invitation(user, group: ChatGroup) -> None:
+    can_accept_invitation(user, group).require()

@@ -896,10 +896,7 @@ def invitation_respond(
                 raise ValidationError(
                     _("Please read and accept the group's rules."), code="rules_not_accepted"
                 )
-            for check in (policies._not_active(group), policies._barred(actor.user, group)):
-                if check is not None:
-                    check.require()
-            policies._join_limits(actor.user, selectors.group_rules(group)).require()
+            policies.require_accept_invitation(actor.user, group)
             _membership_add(group, actor.user, rules_accepted=accept_rules)
         invitation.status = InvitationStatus.ACCEPTED if accept else InvitationStatus.DECLINED
         invitation.answered_at = timezone.now()
