@@ -507,6 +507,62 @@ class MessageRemoveApi(ManagementApi):
         return Response(selectors.message_payload(message))
 
 
+class GroupPinnedApi(ManagementApi):
+    """R9.2: the message pinned at the top of the group, for every member to see."""
+
+    @extend_schema_serializer(component_name="GroupPinInput")
+    class InputSerializer(serializers.Serializer):
+        seq = serializers.IntegerField(min_value=1, help_text="The sequence number of the message to pin.")
+
+    @extend_schema_serializer(component_name="GroupPinnedOutput")
+    class OutputSerializer(serializers.Serializer):
+        pinned = MessageOutputSerializer(allow_null=True)
+
+    def _body(self, group: ChatGroup) -> dict:
+        return {"pinned": selectors.pinned_payload(group)}
+
+    @extend_schema(
+        operation_id="group_pinned_get",
+        tags=["management"],
+        summary="The pinned message, if any (members)",
+        responses={200: OutputSerializer, **ERRORS},
+    )
+    def get(self, request, code):
+        group = selectors.group_get_for_actor(self.actor(), code)
+        return Response(self._body(group))
+
+    @extend_schema(
+        operation_id="group_pinned_set",
+        tags=["management"],
+        summary="Pin a message for every member (owner and admins; R9.2)",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **ERRORS},
+    )
+    def put(self, request, code):
+        actor = self.actor()
+        group = self.managed_group(actor, code)
+        data = self.validated(self.InputSerializer, request.data)
+        message = (
+            Message.objects.filter(group=group, seq=data["seq"]).select_related("group", "sender").first()
+        )
+        if message is None:
+            raise Http404
+        group = services.message_pin(actor=actor, message=message, group=group)
+        return Response(self._body(group))
+
+    @extend_schema(
+        operation_id="group_pinned_clear",
+        tags=["management"],
+        summary="Unpin (owner and admins; R9.2)",
+        responses={200: OutputSerializer, **ERRORS},
+    )
+    def delete(self, request, code):
+        actor = self.actor()
+        group = self.managed_group(actor, code)
+        group = services.message_pin(actor=actor, message=None, group=group)
+        return Response(self._body(group))
+
+
 class InvitationOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     group = serializers.CharField(source="group.code")

@@ -30,6 +30,7 @@ urlpatterns = [
         api.MessageRemoveApi.as_view(),
         name="api-message-remove",
     ),
+    path("groups/<group_code:code>/pinned/", api.GroupPinnedApi.as_view(), name="api-group-pinned"),
     path("groups/<group_code:code>/invitations/", api.InvitationCreateApi.as_view(), name="api-invitations"),
     path("invitations/", api.MyInvitationsApi.as_view(), name="api-my-invitations"),
     path("invitations/<int:pk>/respond/", api.InvitationRespondApi.as_view(), name="api-invitation-respond"),

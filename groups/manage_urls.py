@@ -13,4 +13,5 @@ urlpatterns = [
     path("dissolve/", views_manage.manage_dissolve, name="group-manage-dissolve"),
     path("log/", views_manage.manage_log, name="group-manage-log"),
     path("invite/", views_manage.manage_invite, name="group-manage-invite"),
+    path("messages/<int:seq>/", views_manage.manage_message_action, name="group-manage-message"),
 ]

@@ -121,6 +121,18 @@ def message_payload(message: Message, *, sender_role: str | None = None) -> dict
     }
 
 
+def pinned_payload(group: ChatGroup) -> dict | None:
+    """R9.2: the pinned message as members see it (nothing once it is no longer shown)."""
+    message = (
+        Message.objects.filter(pk=group.pinned_message_id, status=MessageStatus.VISIBLE)
+        .select_related("group", "sender")
+        .first()
+        if group.pinned_message_id
+        else None
+    )
+    return message_payload(message) if message else None
+
+
 def messages_held_for_author(group: ChatGroup, user) -> list[Message]:
     """R10.1: the author's own messages that screening holds; nobody else in the group sees them."""
     return list(
@@ -176,7 +188,7 @@ def group_rules(group: ChatGroup, member_count: int | None = None) -> GroupRules
         cap=min(caps),
         join_modes=modes,
         invite_needs_confirmation=bool(tier and tier.invite_needs_confirmation),
-        joiners_must_be_verified=bool(tier and tier.joiners_must_be_verified) or count >= verified_above,
+        joiners_must_be_verified=bool(tier and tier.joiners_must_be_verified) or count > verified_above,
         open_link_allowed=open_link,
     )
 

@@ -742,6 +742,9 @@ def message_remove(*, actor: Actor, message: Message, reason: str = "") -> Messa
         )
         if not changed:
             raise PolicyDenied("not_removable", _("This message is not shown, so it cannot be removed."))
+        unpinned = ChatGroup.objects.filter(pk=message.group_id, pinned_message=message).update(
+            pinned_message=None
+        )
         audit_record(
             actor=actor,
             event_type="groups.message_removed",
@@ -758,6 +761,11 @@ def message_remove(*, actor: Actor, message: Message, reason: str = "") -> Messa
             group_channel(message.group_id),
             {"type": "chat.removed", "group": message.group.code, "seq": message.seq, "id": message.pk},
         )
+        if unpinned:  # a removed message no longer shows at the top either
+            publish_on_commit(
+                group_channel(message.group_id),
+                {"type": "chat.pinned", "group": message.group.code, "message": None},
+            )
     message.refresh_from_db()
     return message
 

@@ -35,7 +35,7 @@ from groups.forms_manage import (
     MemberFilterForm,
     SettingsForm,
 )
-from groups.models import ChatGroup, JoinMode, JoinRequest, JoinRequestStatus, Membership, Role
+from groups.models import ChatGroup, JoinMode, JoinRequest, JoinRequestStatus, Membership, Message, Role
 
 MEMBERS_PER_PAGE = 50
 REQUESTS_PER_PAGE = 100
@@ -300,6 +300,38 @@ def manage_member_action(request, code, user_id):
     else:
         messages.success(request, done)
     return redirect(back)
+
+
+# --- messages (from the chat page) ---------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def manage_message_action(request, code, seq):
+    """R9.2: pin, unpin or remove a message from the chat page's message menu (the page's script uses the
+    API instead; this is the same action without it). Back to the chat with the outcome."""
+    actor, group, _mine = _managed(request, code)
+    message = Message.objects.filter(group=group, seq=seq).select_related("group", "sender").first()
+    if message is None:
+        raise Http404
+    action = request.POST.get("action", "")
+    try:
+        if action == "pin":
+            services.message_pin(actor=actor, message=message, group=group)
+            done = _("The message is pinned for everyone.")
+        elif action == "unpin":
+            services.message_pin(actor=actor, message=None, group=group)
+            done = _("The message is no longer pinned.")
+        elif action == "remove":
+            services.message_remove(actor=actor, message=message, reason=request.POST.get("reason", ""))
+            done = _("The message was removed; it is kept as evidence.")
+        else:
+            raise ValidationError(_("Choose pin, unpin or remove."))
+    except (PolicyDenied, ValidationError) as exc:
+        messages.error(request, _refusal(exc))
+    else:
+        messages.success(request, done)
+    return redirect("group-chat", code=group.code)
 
 
 # --- join requests ---------------------------------------------------------------------------------------

@@ -14,6 +14,10 @@
 
   const current = list ? list.dataset.group : null;
   const me = list ? Number(list.dataset.me) : null;
+  const canManage = Boolean(list && list.dataset.canManage);
+  const menuTemplate = document.getElementById("msg-menu-template");
+  const pinnedBar = document.getElementById("pinned-bar");
+  const notice = document.getElementById("chat-notice");
   const t = (key) => (list ? list.dataset["i18n" + key] : "") || key;
   const pending = new Map(); // client_msg_id -> {body, el}
   let lastSeq = 0;
@@ -59,6 +63,57 @@
   function markRemoved(li, bubble) {
     li.classList.add("removed");
     bubble.textContent = t("Removed");
+    const menu = li.querySelector(".msg-menu");
+    if (menu) menu.remove();
+  }
+
+  // The owner's and admins' menu on each shown message: pin, remove (R9.2).
+  function messageMenu(seq) {
+    const menu = menuTemplate.content.firstElementChild.cloneNode(true);
+    const form = menu.querySelector("form");
+    form.action = form.getAttribute("action").replace(/\/0\/$/, "/" + seq + "/");
+    return menu;
+  }
+
+  function showNotice(text) {
+    if (!notice) return;
+    notice.textContent = text;
+    notice.hidden = false;
+    clearTimeout(showNotice.timer);
+    showNotice.timer = setTimeout(() => { notice.hidden = true; }, 8000);
+  }
+
+  function csrfToken() {
+    const field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+
+  // The same services as the page's forms, through the API; the socket brings everyone the result.
+  function manage(method, path, body) {
+    return fetch("/api/groups/" + encodeURIComponent(current) + path, {
+      method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      body: body ? JSON.stringify(body) : undefined,
+    }).then((response) => {
+      if (response.ok) return response.json();
+      return response.json().catch(() => ({})).then((error) => {
+        showNotice(error.detail || t("ActionFailed"));
+        return null;
+      });
+    }).catch(() => { showNotice(t("ActionFailed")); return null; });
+  }
+
+  function showPinned(m) {
+    if (!pinnedBar) return;
+    pinnedBar.hidden = !m;
+    pinnedBar.dataset.seq = m ? String(m.seq) : "";
+    if (!m) return;
+    pinnedBar.querySelector(".pinned-who").textContent = m.sender ? m.sender.nickname : "";
+    const body = m.body || "";
+    pinnedBar.querySelector(".pinned-body").textContent = body.length > 140 ? body.slice(0, 139) + "…" : body;
+    const unpin = pinnedBar.querySelector("form.pinned-unpin");
+    if (unpin) unpin.action = "/groups/" + encodeURIComponent(current) + "/manage/messages/" + m.seq + "/";
   }
 
   function renderMessage(m, state) {
@@ -79,6 +134,7 @@
     when.className = "when";
     if (m.created_at) { when.setAttribute("datetime", m.created_at); when.textContent = clock(m.created_at); }
     li.append(who, bubble, when);
+    if (canManage && menuTemplate && m.seq && m.status === "visible") li.append(messageMenu(m.seq));
     return li;
   }
 
@@ -225,6 +281,7 @@
       if (frame.more || resumeAgain) requestResume();
     },
     member: memberEvent,
+    pinned(frame) { if (frame.group === current) showPinned(frame.message); },
     group_joined(frame) { addGroup(frame.group, frame.name); },
     group_left(frame) {
       const li = groupList.querySelector(`li[data-group="${frame.group}"]`);
@@ -271,6 +328,41 @@
   }
 
   if (banner) banner.dataset.reconnecting = banner.textContent;
+
+  if (pinnedBar) {
+    pinnedBar.querySelector(".pinned-main").addEventListener("click", (event) => {
+      event.preventDefault();
+      const li = list.querySelector(`li.msg[data-seq="${pinnedBar.dataset.seq}"]`);
+      if (!li) return;
+      li.scrollIntoView({ block: "center", behavior: "smooth" });
+      li.classList.add("flash");
+      setTimeout(() => li.classList.remove("flash"), 1600);
+    });
+  }
+
+  // Menu and unpin forms: sent through the API where the script runs; the forms still work without it.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    const inMenu = form.classList.contains("msg-menu-panel");
+    if (!current || (!inMenu && !form.classList.contains("pinned-unpin"))) return;
+    event.preventDefault();
+    const action = event.submitter ? event.submitter.value : "";
+    const seq = Number(form.getAttribute("action").match(/\/(\d+)\/$/)[1]);
+    let done;
+    if (action === "pin") done = manage("PUT", "/pinned/", { seq });
+    else if (action === "unpin") done = manage("DELETE", "/pinned/");
+    else if (action === "remove") {
+      if (!window.confirm(t("ConfirmRemove"))) return;
+      done = manage("POST", "/messages/" + seq + "/remove/", { reason: form.elements.reason.value });
+    }
+    if (!done) return;
+    done.then((result) => {
+      if (!result) return;
+      if (action !== "remove") showPinned(result.pinned);
+      const menu = form.closest("details");
+      if (menu) menu.open = false;
+    });
+  });
 
   if (composer) {
     composer.addEventListener("submit", (event) => {

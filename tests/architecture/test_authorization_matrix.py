@@ -59,6 +59,10 @@ MATRIX = {
     ("api-group-settings", "PATCH"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
     ("api-group-announcement", "PUT"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
     ("api-message-remove", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 404},
+    ("api-group-pinned", "GET"): {"anonymous": 403, "non_member": 404, "member": 200, "owner": 200},
+    ("api-group-pinned", "PUT"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 404},
+    ("api-group-pinned", "DELETE"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
+    ("group-manage-message", "POST"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 404},
     # R8.3: the public info page exists only from GROUP_INFO_PAGE_THRESHOLD members (the world's group has
     # two, so 404 for everyone); the report entry (R12.1) answers everyone, signed in or not.
     ("group-info", "GET"): dict.fromkeys(ROLES, 404),
@@ -263,11 +267,14 @@ def _url(name, group):
         "api-group-settings": {"code": group.code},
         "api-group-announcement": {"code": group.code},
         "api-message-remove": {"code": group.code, "seq": 1},
+        "api-group-pinned": {"code": group.code},
     }.get(name, {})
     if name.startswith("group-manage"):  # the owner's pages; a member's row acts on the world's member
         kwargs = {"code": group.code}
         if name == "group-manage-member":
             kwargs["user_id"] = group.memberships.get(role="member").user_id
+        if name == "group-manage-message":  # no message 1 in the world: 404 once the role may act
+            kwargs["seq"] = 1
     if name.startswith("api-member-"):  # acting on the world's member
         kwargs = {"code": group.code, "user_id": group.memberships.get(role="member").user_id}
     return reverse(name, kwargs=kwargs)
@@ -296,6 +303,8 @@ BODIES = {
     "api-group-settings": {"slow_mode_seconds": 5},
     "api-group-announcement": {"text": "矩阵公告"},
     "api-message-remove": {"reason": "矩阵"},
+    "api-group-pinned": {"seq": 1},
+    "group-manage-message": {"action": "pin"},
     "notifications-read": {"scope": "personal", "id": "1"},
     "group-manage-member": {"action": "mute", "minutes": "10", "reason": "矩阵"},
     "group-manage-requests": {"bulk": "approve", "ids": ["1"]},
