@@ -497,16 +497,25 @@ def membership_mute(*, actor: Actor, group: ChatGroup, member, minutes: int, rea
 
 
 def membership_unmute(*, actor: Actor, group: ChatGroup, member) -> None:
+    """R9.2: lift a mute before it ends; the member is told (nothing happens if they were not muted)."""
     policies.require_moderate_member(actor.user, group, member)
     with transaction.atomic():
-        Membership.objects.filter(group=group, user=member, left_at__isnull=True).update(
-            muted_until=None, mute_reason=""
-        )
+        lifted = Membership.objects.filter(
+            group=group, user=member, left_at__isnull=True, muted_until__gt=timezone.now()
+        ).update(muted_until=None, mute_reason="")
+        if not lifted:
+            return
         audit_record(
             actor=actor,
             event_type="groups.member_unmuted",
             target=group,
             data={"code": group.code, "user_id": member.pk},
+        )
+        notify(
+            actor=actor,
+            recipient=member,
+            kind="group.unmuted",
+            context={"group": group.code, "group_name": group.name, "who": actor.user.display_name},
         )
         _member_event(group, member, "unmuted")
 
@@ -595,6 +604,12 @@ def group_transfer_ownership(*, actor: Actor, group: ChatGroup, member) -> None:
         raise PolicyDenied("not_member", _("Choose another member of the group."))
     policies.can_create_group(member).require()  # their owned-groups cap and standing
     with transaction.atomic():
+        _lock_user(member)  # racing creates or transfers to the same person see each other
+        group = ChatGroup.objects.select_for_update().get(pk=group.pk)
+        policies.require_own_action(actor.user, group)  # a second transfer at once finds a new owner
+        if not Membership.objects.filter(group=group, user=member, left_at__isnull=True).exists():
+            raise PolicyDenied("not_member", _("Choose another member of the group."))
+        policies.can_create_group(member).require()
         Membership.objects.filter(group=group, user=member).update(role=Role.OWNER)
         Membership.objects.filter(group=group, user=actor.user).update(role=Role.ADMIN)
         assign_perm(MANAGE_PERMISSION, member, group)
@@ -609,6 +624,12 @@ def group_transfer_ownership(*, actor: Actor, group: ChatGroup, member) -> None:
             recipient=member,
             kind="group.role_changed",
             context={"group": group.code, "group_name": group.name, "role": "Owner"},
+        )
+        notify(
+            actor=actor,
+            recipient=actor.user,
+            kind="group.role_changed",
+            context={"group": group.code, "group_name": group.name, "role": "Admin"},
         )
 
 
@@ -693,12 +714,14 @@ def group_settings_update(
 
 def group_announcement_set(*, actor: Actor, group: ChatGroup, text: str) -> ChatGroup:
     """R9.2: the owner and admins set the announcement (screened); every member is told, with one notice
-    for the whole group."""
+    for the whole group. Saving the same text again changes nothing and tells nobody."""
     policies.require_manage(actor.user, group)
     text = _clean_text(text, field="announcement", label=_("Announcement"), max_length=1000, required=False)
     _require_screened(actor, text, kind="group_announcement", group_code=group.code)
     with transaction.atomic():
         group = ChatGroup.objects.select_for_update().get(pk=group.pk)
+        if group.announcement == text:
+            return group
         group.announcement, group.announcement_at = text, timezone.now() if text else None
         group.save(update_fields=["announcement", "announcement_at"])
         audit_record(

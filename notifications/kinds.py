@@ -144,6 +144,14 @@ register(
 )
 register(
     Kind(
+        "group.unmuted",
+        _("You may speak again in {group_name}"),
+        _("Your mute was lifted by {who}."),
+        link="/groups/{group}/",
+    )
+)
+register(
+    Kind(
         "group.removed",
         _("You were removed from {group_name}"),
         _("{reason}"),

@@ -133,8 +133,9 @@
     const when = document.createElement("time");
     when.className = "when";
     if (m.created_at) { when.setAttribute("datetime", m.created_at); when.textContent = clock(m.created_at); }
-    li.append(who, bubble, when);
+    li.append(who, bubble);
     if (canManage && menuTemplate && m.seq && m.status === "visible") li.append(messageMenu(m.seq));
+    li.append(when);
     return li;
   }
 
@@ -191,7 +192,10 @@
   }
 
   // Refused content would be refused again: no retry for it, only the reason (R10.1).
-  const FINAL_REFUSALS = new Set(["content_blocked"]);
+  // A mute, announcement-only mode or a closed group will not change by retrying at once either.
+  const FINAL_REFUSALS = new Set([
+    "content_blocked", "muted", "announcement_only", "group_not_active", "not_member", "group_pending_review",
+  ]);
 
   function markFailed(cmid, reason, actionUrl, code) {
     const item = pending.get(cmid);

@@ -1,6 +1,6 @@
 """R9.2, R8.5 in the browser: the demo owner removes a member, switches 读书会 to join requests, approves
 the member's request to come back, mutes her for 10 minutes; she sees the mute with its end and her send
-is refused."""
+is refused; then the owner pins a message and removes it from the chat, which she sees live."""
 
 import re
 
@@ -105,5 +105,26 @@ def test_owner_approves_a_request_then_mutes_and_the_member_sees_it(browser, liv
     send(member, "我还能说话吗？")
     expect(member.locator("#messages .msg.failed")).to_contain_text("禁言")
     shoot(member, "chat-mute-notice-phone")
+
+    # The owner pins a message from its menu in the chat; the member sees it at the top at once, then
+    # the owner removes it: a tombstone for the member, and the pin goes with it.
+    owner.goto(f"{live_url}/groups/{code}/")
+    wait_for_socket(owner)
+    first = owner.locator("#messages li.msg[data-seq]").first
+    seq = first.get_attribute("data-seq")
+    first.locator(".msg-menu summary").click()
+    shoot(owner, "chat-message-menu-desktop")
+    first.locator("button[value=pin]").click()
+    expect(owner.locator("#pinned-bar")).to_be_visible()
+    expect(member.locator("#pinned-bar")).to_be_visible()
+    expect(member.locator("#pinned-bar .pinned-body")).not_to_be_empty()
+    expect(member.locator(".msg-menu")).to_have_count(0)  # members get no management menu
+    shoot(member, "chat-pinned-phone")
+    first.locator(".msg-menu summary").click()
+    first.locator("input[name=reason]").fill("演示删除")
+    first.locator("button[value=remove]").click()
+    expect(member.locator(f'#messages li.msg[data-seq="{seq}"]')).to_have_class(re.compile("removed"))
+    expect(member.locator("#pinned-bar")).to_be_hidden()
+    expect(owner.locator("#pinned-bar")).to_be_hidden()
     for context in (owner_context, member_context, phone_owner_context):
         context.close()

@@ -53,6 +53,15 @@ def test_mute_length_and_ranks_r9_2(db, owner, group, member, admin):
     services.membership_mute(actor=actor_for(admin), group=group, member=member, minutes=5)
 
 
+def test_unmute_r9_2_tells_the_member_once(db, owner, group, member):
+    services.membership_mute(actor=actor_for(owner), group=group, member=member, minutes=30)
+    services.membership_unmute(actor=actor_for(owner), group=group, member=member)
+    services.membership_unmute(actor=actor_for(owner), group=group, member=member)  # nothing left to lift
+    assert Notification.objects.filter(recipient=member, kind="group.unmuted").count() == 1
+    assert AuditEvent.objects.filter(event_type="groups.member_unmuted").count() == 1
+    _send(member, group, "谢谢群主", "u1")
+
+
 def test_admin_powers_r9_2_end_the_moment_they_are_dismissed(db, owner, group, member, admin):
     services.membership_mute(actor=actor_for(admin), group=group, member=member, minutes=5)
     services.membership_dismiss_admin(actor=actor_for(owner), group=group, member=admin)
@@ -101,6 +110,10 @@ def test_settings_and_announcement_r9_2_are_screened_and_told_once_per_group(
     from notifications import selectors as notification_selectors
 
     assert notification_selectors.unread_count(member) == 1
+    services.group_announcement_set(actor=actor_for(owner), group=group, text="周六八点线上讨论")
+    assert (
+        GroupNotice.objects.filter(group_key=group.code, kind="group.announcement").count() == 1
+    )  # same text
     with pytest.raises(ValidationError):  # join modes follow the category
         services.group_settings_update(actor=actor_for(owner), group=group, join_mode="nonsense")
 
@@ -150,6 +163,10 @@ def test_transfer_and_dissolve_r8_6(db, owner, group, member):
     services.group_transfer_ownership(actor=actor_for(owner), group=group, member=member)
     roles = dict(Membership.objects.filter(group=group).values_list("user_id", "role"))
     assert roles[member.pk] == "owner" and roles[owner.pk] == "admin"
+    told = dict(Notification.objects.filter(kind="group.role_changed").values_list("recipient_id", "context"))
+    assert told[member.pk]["role"] == "Owner" and told[owner.pk]["role"] == "Admin"
+    with pytest.raises(PolicyDenied):  # the former owner cannot transfer again
+        services.group_transfer_ownership(actor=actor_for(owner), group=group, member=member)
     services.group_dissolve(actor=actor_for(member), group=group, reason="活动结束")
     group.refresh_from_db()
     assert group.status == "dissolved"
