@@ -1,7 +1,9 @@
 """Every URL and socket route, for every role, with its expected outcome.
 
 A new route without its rows fails ``test_every_route_has_rows``; each row is then checked for real.
-Roles: anonymous, non_member (signed in, not in the group), member, owner.
+Roles: anonymous, non_member (signed in, not in the group), member, owner, admin (appointed by the owner)
+and other_owner (the owner of another group). A row names the first four; admin answers as the owner and
+other_owner as the non-member unless the row says otherwise (the owner-only powers do).
 """
 
 import pytest
@@ -14,7 +16,15 @@ from tests.conftest import actor_for
 from tests.factories import UserFactory
 from tests.groups.test_consumers import open_socket, receive_type
 
-ROLES = ("anonymous", "non_member", "member", "owner")
+BASE_ROLES = ("anonymous", "non_member", "member", "owner")
+ROLES = (*BASE_ROLES, "admin", "other_owner")
+FALLBACK = {"admin": "owner", "other_owner": "non_member"}
+
+
+def expected_for(row: dict, role: str):
+    return row[role] if role in row else row[FALLBACK[role]]
+
+
 LOGIN = "login"  # a redirect to the sign-in page
 REDIRECT = "redirect"  # any other redirect
 
@@ -32,7 +42,13 @@ MATRIX = {
     ("group-chat", "POST"): {"anonymous": LOGIN, "non_member": 404, "member": REDIRECT, "owner": REDIRECT},
     ("group-invite", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
     ("group-invite", "POST"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": REDIRECT},
-    ("group-leave", "POST"): {"anonymous": LOGIN, "non_member": 404, "member": REDIRECT, "owner": 403},
+    ("group-leave", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 404,
+        "member": REDIRECT,
+        "owner": 403,
+        "admin": REDIRECT,  # only the owner must transfer first
+    },
     ("group-join", "GET"): {"anonymous": 200, "non_member": 200, "member": REDIRECT, "owner": REDIRECT},
     ("group-join", "POST"): {"anonymous": 200, "non_member": REDIRECT, "member": REDIRECT, "owner": REDIRECT},
     ("signup", "GET"): {"anonymous": 200, "non_member": REDIRECT, "member": REDIRECT, "owner": REDIRECT},
@@ -49,7 +65,13 @@ MATRIX = {
     ("api-member-mute", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
     ("api-member-unmute", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
     ("api-member-remove", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
-    ("api-member-admin", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
+    ("api-member-admin", "POST"): {
+        "anonymous": 403,
+        "non_member": 404,
+        "member": 403,
+        "owner": 200,
+        "admin": 403,  # appointing admins is the owner's (R8.6)
+    },
     ("api-member-admin", "DELETE"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 403},
     ("api-join-requests", "GET"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
     # Asking to join is for people outside the group (members are refused with already_member).
@@ -175,12 +197,19 @@ MATRIX = {
         "member": 403,
         "owner": REDIRECT,
     },
-    ("group-manage-dissolve", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
+    ("group-manage-dissolve", "GET"): {
+        "anonymous": LOGIN,
+        "non_member": 404,
+        "member": 403,
+        "owner": 200,
+        "admin": 403,  # dissolving is the owner's (R8.6)
+    },
     ("group-manage-dissolve", "POST"): {
         "anonymous": LOGIN,
         "non_member": 404,
         "member": 403,
         "owner": REDIRECT,
+        "admin": 403,
     },
     ("group-manage-log", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
     # The Django admin is for platform staff only; none of these roles is staff.
@@ -224,7 +253,7 @@ def test_every_route_has_rows():
     socket_covered = {name for name, _ in SOCKET_MATRIX}
     assert {p.name for p in websocket_urlpatterns} <= socket_covered
     for row in [*MATRIX.values(), *SOCKET_MATRIX.values()]:
-        assert set(row) == set(ROLES)
+        assert set(BASE_ROLES) <= set(row) <= set(ROLES)
 
 
 @pytest.fixture
@@ -234,8 +263,21 @@ def world(db):
     non_member = UserFactory(username="mx-stranger")
     group = services.group_create(actor=actor_for(owner), name="矩阵")
     services.membership_join(actor=actor_for(member), group=group, invite_token=group.invite_token)
+    admin = UserFactory(username="mx-admin")
+    services.membership_join(actor=actor_for(admin), group=group, invite_token=group.invite_token)
+    services.membership_appoint_admin(actor=actor_for(owner), group=group, member=admin)
+    other_owner = UserFactory(username="mx-other-owner")
+    services.group_create(actor=actor_for(other_owner), name="别的群")
     group.refresh_from_db()
-    return {"owner": owner, "member": member, "non_member": non_member, "anonymous": None, "group": group}
+    return {
+        "owner": owner,
+        "member": member,
+        "non_member": non_member,
+        "admin": admin,
+        "other_owner": other_owner,
+        "anonymous": None,
+        "group": group,
+    }
 
 
 def _url(name, group):
@@ -329,7 +371,7 @@ def test_route_outcome_per_role(client, world, name, method, role):
         response = getattr(client, method.lower())(url, body, content_type="application/json")
     else:
         response = client.post(url, body)
-    expected = MATRIX[(name, method)][role]
+    expected = expected_for(MATRIX[(name, method)], role)
     if expected == LOGIN:
         assert response.status_code == 302
         assert "/login/" in response["Location"]
@@ -346,13 +388,27 @@ async def test_socket_outcome_per_role(role):
     owner = await database_sync_to_async(UserFactory)(username="ws-owner")
     member = await database_sync_to_async(UserFactory)(username="ws-member")
     stranger = await database_sync_to_async(UserFactory)(username="ws-stranger")
+    admin = await database_sync_to_async(UserFactory)(username="ws-admin")
+    other_owner = await database_sync_to_async(UserFactory)(username="ws-other-owner")
     group = await database_sync_to_async(services.group_create)(actor=actor_for(owner), name="矩阵")
-    await database_sync_to_async(services.membership_join)(
-        actor=actor_for(member), group=group, invite_token=group.invite_token
+    await database_sync_to_async(services.group_create)(actor=actor_for(other_owner), name="别的群")
+    for joiner in (member, admin):
+        await database_sync_to_async(services.membership_join)(
+            actor=actor_for(joiner), group=group, invite_token=group.invite_token
+        )
+    await database_sync_to_async(services.membership_appoint_admin)(
+        actor=actor_for(owner), group=group, member=admin
     )
-    user = {"anonymous": None, "non_member": stranger, "member": member, "owner": owner}[role]
+    user = {
+        "anonymous": None,
+        "non_member": stranger,
+        "member": member,
+        "owner": owner,
+        "admin": admin,
+        "other_owner": other_owner,
+    }[role]
     socket, connected, _ = await open_socket(user)
-    expected_connect = SOCKET_MATRIX[("ws-chat", "connect")][role]
+    expected_connect = expected_for(SOCKET_MATRIX[("ws-chat", "connect")], role)
     assert connected == (expected_connect == "open")
     if not connected:
         return
@@ -360,5 +416,5 @@ async def test_socket_outcome_per_role(role):
     await socket.send_json_to({"type": "send", "group": group.code, "body": "hi", "client_msg_id": "s1"})
     frame = await socket.receive_json_from(timeout=5)
     outcome = frame["type"] if frame["type"] == "ack" else frame["code"]
-    assert outcome == SOCKET_MATRIX[("ws-chat", "send")][role]
+    assert outcome == expected_for(SOCKET_MATRIX[("ws-chat", "send")], role)
     await socket.disconnect()
