@@ -337,6 +337,25 @@ def require_moderate_member(user, group: ChatGroup, member) -> None:
     can_moderate_member(user, group, member).require()
 
 
+def can_remove_message(user, message) -> Decision:
+    """R9.2: the owner and admins remove messages: their own, those of members below their role, and those
+    of people who have left; an admin does not remove the owner's or another admin's."""
+    decision = can_manage(user, message.group)
+    if not decision:
+        return decision
+    sender = _active_membership(message.sender, message.group)
+    if sender is None or sender.role == Role.MEMBER or message.sender_id == user.pk:
+        return ALLOW
+    mine = _active_membership(user, message.group)
+    if RANK[Role(sender.role)] >= RANK[Role(mine.role)]:
+        return deny("outranked", _("You can only do this to members below your role."))
+    return ALLOW
+
+
+def require_remove_message(user, message) -> None:
+    can_remove_message(user, message).require()
+
+
 def can_own_action(user, group: ChatGroup) -> Decision:
     """R8.6: dismissing admins, transferring ownership and dissolving belong to the owner."""
     membership = _active_membership(user, group)

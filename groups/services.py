@@ -744,17 +744,7 @@ def group_announcement_set(*, actor: Actor, group: ChatGroup, text: str) -> Chat
 def message_remove(*, actor: Actor, message: Message, reason: str = "") -> Message:
     """R9.2, house rule 8: an admin removes a message; members see that it was removed, the record and
     its text stay as evidence for the retention period."""
-    policies.require_manage(actor.user, message.group)
-    sender_membership = Membership.objects.filter(
-        group=message.group, user=message.sender, left_at__isnull=True
-    ).first()
-    mine = Membership.objects.filter(group=message.group, user=actor.user).first()
-    if (
-        sender_membership
-        and sender_membership.role != Role.MEMBER
-        and sender_membership.user_id != actor.user.pk
-    ) and policies.RANK[Role(sender_membership.role)] >= policies.RANK[Role(mine.role)]:
-        raise PolicyDenied("outranked", _("You can only do this to members below your role."))
+    policies.require_remove_message(actor.user, message)
     reason = _reason(reason)
     with transaction.atomic():
         changed = Message.objects.filter(pk=message.pk, status=MessageStatus.VISIBLE).update(

@@ -184,6 +184,12 @@ async def test_muted_member_r9_2_socket_send_is_refused_with_muted(owner, member
     await socket.send_json_to({"type": "send", "group": group.code, "body": "喂", "client_msg_id": "w1"})
     error = await receive_type(socket, "error")
     assert error["code"] == "muted" and error["client_msg_id"] == "w1"
+    await database_sync_to_async(Membership.objects.filter(group=group, user=member).update)(
+        muted_until=timezone.now() - timedelta(seconds=1)
+    )  # the mute has run out
+    await socket.send_json_to({"type": "send", "group": group.code, "body": "喂", "client_msg_id": "w1"})
+    ack = await receive_type(socket, "ack")
+    assert ack["message"]["client_msg_id"] == "w1"
     await socket.disconnect()
 
 
@@ -237,3 +243,18 @@ def test_pin_r9_2_and_the_admin_cap_r8_6(db, owner, group, member, settings):
     with pytest.raises(PolicyDenied) as info:
         services.membership_appoint_admin(actor=actor_for(owner), group=group, member=member)
     assert info.value.code == "admins_cap"
+
+
+def test_message_removal_r9_2_follows_rank(db, owner, group, member, admin):
+    owners, _ = _send(owner, group, "群主的话", "rk1")
+    admins, _ = _send(admin, group, "管理员的话", "rk2")
+    members, _ = _send(member, group, "成员的话", "rk3")
+    with pytest.raises(PolicyDenied) as info:
+        services.message_remove(actor=actor_for(admin), message=owners)
+    assert info.value.code == "outranked"
+    with pytest.raises(PolicyDenied):
+        services.message_remove(actor=actor_for(member), message=members)  # members remove nothing
+    services.message_remove(actor=actor_for(admin), message=admins)  # their own
+    services.message_remove(actor=actor_for(admin), message=members)
+    services.message_remove(actor=actor_for(owner), message=owners)
+    assert set(Message.objects.filter(group=group).values_list("status", flat=True)) == {"removed"}
