@@ -28,7 +28,6 @@ from groups.models import (
     JoinRequest,
     JoinRequestStatus,
     Membership,
-    Message,
     Role,
 )
 
@@ -499,9 +498,7 @@ class MessageRemoveApi(ManagementApi):
     def post(self, request, code, seq):
         actor = self.actor()
         group = self.managed_group(actor, code)
-        message = Message.objects.filter(group=group, seq=seq).select_related("group", "sender").first()
-        if message is None:
-            raise Http404
+        message = selectors.message_get(group, seq)
         data = self.validated(self.InputSerializer, request.data)
         message = services.message_remove(actor=actor, message=message, **data)
         return Response(selectors.message_payload(message))
@@ -542,11 +539,7 @@ class GroupPinnedApi(ManagementApi):
         actor = self.actor()
         group = self.managed_group(actor, code)
         data = self.validated(self.InputSerializer, request.data)
-        message = (
-            Message.objects.filter(group=group, seq=data["seq"]).select_related("group", "sender").first()
-        )
-        if message is None:
-            raise Http404
+        message = selectors.message_get(group, data["seq"])
         group = services.message_pin(actor=actor, message=message, group=group)
         return Response(self._body(group))
 

@@ -121,6 +121,14 @@ def message_payload(message: Message, *, sender_role: str | None = None) -> dict
     }
 
 
+def message_get(group: ChatGroup, seq: int) -> Message:
+    """A group's message by its sequence number; 404 when there is none."""
+    message = Message.objects.filter(group=group, seq=seq).select_related("group", "sender").first()
+    if message is None:
+        raise Http404
+    return message
+
+
 def pinned_payload(group: ChatGroup) -> dict | None:
     """R9.2: the pinned message as members see it (nothing once it is no longer shown)."""
     message = (

@@ -35,7 +35,7 @@ from groups.forms_manage import (
     MemberFilterForm,
     SettingsForm,
 )
-from groups.models import ChatGroup, JoinMode, JoinRequest, JoinRequestStatus, Membership, Message, Role
+from groups.models import ChatGroup, JoinMode, JoinRequest, JoinRequestStatus, Membership, Role
 
 MEMBERS_PER_PAGE = 50
 REQUESTS_PER_PAGE = 100
@@ -311,9 +311,7 @@ def manage_message_action(request, code, seq):
     """R9.2: pin, unpin or remove a message from the chat page's message menu (the page's script uses the
     API instead; this is the same action without it). Back to the chat with the outcome."""
     actor, group, _mine = _managed(request, code)
-    message = Message.objects.filter(group=group, seq=seq).select_related("group", "sender").first()
-    if message is None:
-        raise Http404
+    message = selectors.message_get(group, seq)
     action = request.POST.get("action", "")
     try:
         if action == "pin":
