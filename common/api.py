@@ -12,6 +12,11 @@ def exception_handler(exc, context):
         body = {"code": exc.code, "detail": exc.message}
         if exc.action_url:
             body["action_url"] = exc.action_url
+        if exc.retry_after is not None:  # a rate: 429 with the wait, as HTTP clients expect
+            body["retry_after"] = exc.retry_after
+            return Response(
+                body, status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(exc.retry_after)}
+            )
         return Response(body, status=status.HTTP_403_FORBIDDEN)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.APIException):

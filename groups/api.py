@@ -59,8 +59,10 @@ class MessageOutputSerializer(serializers.Serializer):
     seq = serializers.IntegerField(help_text="Gapless sequence number within the group.")
     client_msg_id = serializers.CharField()
     sender = SenderSerializer()
-    body = serializers.CharField()
+    body = serializers.CharField(help_text="Empty once removed or recalled.")
     created_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=["visible", "held", "removed", "recalled"])
+    mentions = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of members @named.")
 
 
 class GroupListApi(APIView):
@@ -70,6 +72,9 @@ class GroupListApi(APIView):
         description = serializers.CharField()
         member_count = serializers.IntegerField()
         last_seq = serializers.IntegerField()
+        unread = serializers.IntegerField(help_text="Messages after the member's read position.")
+        last_body = serializers.CharField(allow_null=True)
+        last_at = serializers.DateTimeField(allow_null=True)
         created_at = serializers.DateTimeField()
 
     @extend_schema(operation_id="groups_list", responses=OutputSerializer(many=True), summary="My groups")
@@ -554,6 +559,69 @@ class GroupPinnedApi(ManagementApi):
         group = self.managed_group(actor, code)
         group = services.message_pin(actor=actor, message=None, group=group)
         return Response(self._body(group))
+
+
+class MessageRecallApi(ManagementApi):
+    """The sender takes back a message within the recall window (``CHAT_RECALL_SECONDS``)."""
+
+    @extend_schema(
+        operation_id="messages_recall",
+        tags=["chat"],
+        summary="Recall my message; members see that it was recalled, the record stays as evidence",
+        request=None,
+        responses={200: MessageOutputSerializer, **ERRORS},
+    )
+    def post(self, request, code, seq):
+        actor = self.actor()
+        group = selectors.group_get_for_actor(actor, code)
+        message = services.message_recall(actor=actor, message=selectors.message_get(group, seq))
+        return Response(selectors.message_payload(message))
+
+
+class MessageSearchApi(ManagementApi):
+    class InputSerializer(serializers.Serializer):
+        q = serializers.CharField(max_length=100, help_text="Words or part of a Chinese phrase.")
+        before = serializers.IntegerField(required=False, min_value=1, help_text="Page back from here.")
+
+    @extend_schema(
+        operation_id="messages_search",
+        tags=["chat"],
+        summary="Search the group's shown messages, newest first (20 a page)",
+        parameters=[
+            OpenApiParameter("q", str, required=True, description="What to look for."),
+            OpenApiParameter("before", int, description="Only messages with a smaller sequence number."),
+        ],
+        responses={200: MessageOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request, code):
+        group = selectors.group_get_for_actor(self.actor(), code)
+        data = self.validated(self.InputSerializer, request.query_params)
+        found = selectors.message_search(group, data["q"], before=data.get("before"))
+        return Response([selectors.message_payload(m) for m in found])
+
+
+class GroupReadApi(ManagementApi):
+    @extend_schema_serializer(component_name="GroupReadInput")
+    class InputSerializer(serializers.Serializer):
+        seq = serializers.IntegerField(min_value=0, help_text="The last sequence number the member has seen.")
+
+    @extend_schema_serializer(component_name="GroupReadOutput")
+    class OutputSerializer(serializers.Serializer):
+        read_seq = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="groups_mark_read",
+        tags=["chat"],
+        summary="Mark the group read up to a sequence number (unread counts)",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **ERRORS},
+    )
+    def post(self, request, code):
+        actor = self.actor()
+        group = selectors.group_get_for_actor(actor, code)
+        data = self.validated(self.InputSerializer, request.data)
+        seq = services.membership_mark_read(actor=actor, group=group, seq=data["seq"])
+        return Response({"read_seq": seq})
 
 
 class InvitationOutputSerializer(serializers.Serializer):

@@ -7,6 +7,17 @@ MEMBER = "groups/<group_code:code>/members/<int:user_id>/"
 urlpatterns = [
     path("groups/", api.GroupListApi.as_view(), name="api-groups"),
     path("groups/<group_code:code>/messages/", api.MessageApi.as_view(), name="api-messages"),
+    path(
+        "groups/<group_code:code>/messages/search/",
+        api.MessageSearchApi.as_view(),
+        name="api-messages-search",
+    ),
+    path(
+        "groups/<group_code:code>/messages/<int:seq>/recall/",
+        api.MessageRecallApi.as_view(),
+        name="api-message-recall",
+    ),
+    path("groups/<group_code:code>/read/", api.GroupReadApi.as_view(), name="api-group-read"),
     # Management (R8.5, R9.2): owners and admins; the same services as the manage pages.
     path("groups/<group_code:code>/members/", api.MemberListApi.as_view(), name="api-members"),
     path(f"{MEMBER}mute/", api.MemberMuteApi.as_view(), name="api-member-mute"),

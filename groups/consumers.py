@@ -1,9 +1,7 @@
 """The chat socket: one per signed-in browser tab, carrying all of the member's groups.
 
-Frames from the client: ``send`` (group, body, client_msg_id), ``resume`` (group, after), ``ping``.
-Frames to the client: ``hello``, ``ack``, ``message``, ``history``, ``member``, ``group_joined``,
-``group_left``, ``pong`` and ``error`` (with a machine-readable ``code``). Every frame names its group.
-Sends go through the same service and policies as the page and the API.
+The protocol (frames, fields, error codes, versions) is documented in ``docs/protocol.md``; keep the two
+together. Every frame goes through the same services and policies as the page and the API.
 """
 
 from __future__ import annotations
@@ -30,7 +28,7 @@ from notifications import selectors as notification_selectors
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: recall, read, mentions, retry_after in errors
 CLOSE_UNAUTHENTICATED = 4401
 
 
@@ -105,7 +103,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def _dispatch(self, content):
         frame_type = content.get("type")
-        handlers = {"send": self._on_send, "resume": self._on_resume, "ping": self._on_ping}
+        handlers = {
+            "send": self._on_send,
+            "resume": self._on_resume,
+            "recall": self._on_recall,
+            "read": self._on_read,
+            "ping": self._on_ping,
+        }
         handler = handlers.get(frame_type) if isinstance(frame_type, str) else None
         ref = content.get("client_msg_id") if isinstance(content.get("client_msg_id"), str) else None
         if handler is None:
@@ -122,7 +126,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             )
         except PolicyDenied as exc:
             await self._error(
-                exc.code, exc.message, group=_text(content.get("group")), ref=ref, action_url=exc.action_url
+                exc.code,
+                exc.message,
+                group=_text(content.get("group")),
+                ref=ref,
+                action_url=exc.action_url,
+                retry_after=exc.retry_after,
             )
         except ValidationError as exc:
             await self._error(
@@ -164,6 +173,33 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         )
         return selectors.message_payload(message), created
 
+    @staticmethod
+    def _seq(content) -> int:
+        value = content.get("seq")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationError(_("'seq' must be a sequence number."), code="bad_frame")
+        return value
+
+    async def _on_recall(self, content):
+        seq = self._seq(content)
+        code = await database_sync_to_async(self._recall)(_text(content.get("group")), seq)
+        await self.send_json({"type": "recalled", "group": code, "seq": seq})
+
+    def _recall(self, code: str, seq: int) -> str:
+        actor = self._fresh_actor()
+        group = selectors.group_get_for_actor(actor, code)
+        services.message_recall(actor=actor, message=selectors.message_get(group, seq))
+        return group.code
+
+    async def _on_read(self, content):
+        seq = self._seq(content)
+        await database_sync_to_async(self._read)(_text(content.get("group")), seq)
+
+    def _read(self, code: str, seq: int) -> None:
+        actor = self._fresh_actor()
+        group = selectors.group_get_for_actor(actor, code)
+        services.membership_mark_read(actor=actor, group=group, seq=seq)
+
     async def _on_resume(self, content):
         try:
             after = max(0, int(content.get("after") or 0))
@@ -180,10 +216,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         messages = selectors.message_list(group, after=after, limit=limit + 1)
         return group.code, [selectors.message_payload(m) for m in messages[:limit]], len(messages) > limit
 
-    async def _error(self, code: str, message: str, *, group=None, ref=None, action_url=""):
+    async def _error(self, code: str, message: str, *, group=None, ref=None, action_url="", retry_after=None):
         frame = {"type": "error", "code": code, "message": message}
         if action_url:
             frame["action_url"] = action_url
+        if retry_after is not None:
+            frame["retry_after"] = retry_after
         if group:
             frame["group"] = group
         if ref:
@@ -204,6 +242,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def chat_removed(self, event):
         if event["group"] in self.groups_by_id.values():
             await self.send_json({"type": "removed", "group": event["group"], "seq": event["seq"]})
+
+    async def chat_recalled(self, event):
+        if event["group"] in self.groups_by_id.values():
+            await self.send_json({"type": "recalled", "group": event["group"], "seq": event["seq"]})
+
+    async def chat_read(self, event):
+        """This member read a group in another tab (or here): badges follow."""
+        if event["group"] in self.groups_by_id.values():
+            await self.send_json({"type": "read", "group": event["group"], "seq": event["seq"]})
 
     async def chat_member(self, event):
         if event["event"] in ("left", "removed") and event["user"]["id"] == self.user.pk:

@@ -171,6 +171,8 @@ class Membership(models.Model):
     muted_until = models.DateTimeField(_("muted until"), null=True, blank=True)
     mute_reason = models.CharField(_("reason for the mute"), max_length=200, blank=True)
     rules_accepted_at = models.DateTimeField(_("group rules accepted at"), null=True, blank=True)
+    # The last sequence number this member has seen: unread = the group's last_seq minus this.
+    last_read_seq = models.BigIntegerField(_("read up to"), default=0)
 
     class Meta:
         verbose_name = _("membership")
@@ -190,6 +192,7 @@ class MessageStatus(models.TextChoices):
     VISIBLE = "visible", _("visible")
     HELD = "held", _("held for review")
     REMOVED = "removed", _("removed")
+    RECALLED = "recalled", _("recalled by the sender")
 
 
 class GroupBan(models.Model):
@@ -268,6 +271,11 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     removal_reason = models.CharField(_("reason for removal"), max_length=200, blank=True)
+    recalled_at = models.DateTimeField(_("recalled at"), null=True, blank=True)
+    # Members named with @nickname when it was sent (their ids), for highlighting and notices.
+    mentions = models.JSONField(_("mentions"), default=list, blank=True)
+    # The text as search lexemes (a tsvector literal, see groups.search); PostgreSQL indexes it with GIN.
+    search_text = models.TextField(_("search lexemes"), blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("message")

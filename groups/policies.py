@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -9,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.policies import ALLOW, Decision, deny
 from credit.selectors import capabilities_for
-from groups.models import ChatGroup, GroupBan, GroupCategory, GroupStatus, Membership, Role
+from groups.models import ChatGroup, GroupBan, GroupCategory, GroupStatus, Membership, MessageStatus, Role
 from groups.selectors import group_rules
 from identity import policies as identity_policies
 from identity import selectors as identity_selectors
@@ -354,6 +356,31 @@ def can_remove_message(user, message) -> Decision:
 
 def require_remove_message(user, message) -> None:
     can_remove_message(user, message).require()
+
+
+def can_recall(user, message) -> Decision:
+    """The sender recalls a shown message of theirs within the recall window, while still a member."""
+    if message.sender_id != user.pk:
+        return deny("not_yours", _("Only the sender can recall a message."))
+    if _active_membership(user, message.group) is None:
+        return deny("not_member", _("You are not a member of this group."))
+    inactive = _not_active(message.group)
+    if inactive is not None:
+        return inactive
+    window = settings.CHAT_RECALL_SECONDS
+    if message.status != MessageStatus.VISIBLE or message.created_at < timezone.now() - timedelta(
+        seconds=window
+    ):
+        return deny(
+            "recall_window_passed",
+            _("A message can be recalled within %(minutes)s minutes of sending it.")
+            % {"minutes": f"{window / 60:g}"},
+        )
+    return ALLOW
+
+
+def require_recall(user, message) -> None:
+    can_recall(user, message).require()
 
 
 def can_own_action(user, group: ChatGroup) -> Decision:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Case, Count, OuterRef, Subquery, When
+from django.db import connection
+from django.db.models import BooleanField, Case, Count, F, OuterRef, Subquery, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
 
+from groups import search
 from groups.codes import group_code_is_valid, group_code_normalise
 from groups.models import ChatGroup, GroupCategory, GroupTier, JoinMode, Membership, Message, MessageStatus
 
@@ -23,12 +27,14 @@ def group_list_for_user(user):
         .values("n")
     )
     mine = Membership.objects.filter(user=user, left_at__isnull=True).values("group_id")
+    read = Membership.objects.filter(group=OuterRef("pk"), user=user).values("last_read_seq")
     return (
         ChatGroup.objects.filter(pk__in=mine)
         .annotate(
             member_count=Subquery(members[:1]),
             last_body=Subquery(last.values("body")[:1]),
             last_at=Subquery(last.values("created_at")[:1]),
+            unread=Greatest(F("last_seq") - Coalesce(Subquery(read[:1]), Value(0)), Value(0)),
         )
         .order_by("-last_seq", "-created_at")
     )
@@ -115,9 +121,10 @@ def message_payload(message: Message, *, sender_role: str | None = None) -> dict
             "nickname": message.sender.display_name,
             "role": sender_role or getattr(message, "sender_role", None) or "member",
         },
-        "body": "" if message.status == MessageStatus.REMOVED else message.body,
+        "body": message.body if message.status == MessageStatus.VISIBLE else "",
         "created_at": message.created_at.isoformat(),
         "status": message.status,
+        "mentions": message.mentions if message.status == MessageStatus.VISIBLE else [],
     }
 
 
@@ -127,6 +134,32 @@ def message_get(group: ChatGroup, seq: int) -> Message:
     if message is None:
         raise Http404
     return message
+
+
+SEARCH_PAGE = 20
+
+
+def message_search(group: ChatGroup, text: str, *, before: int | None = None, limit: int = SEARCH_PAGE):
+    """Shown messages of the group matching ``text`` (Chinese by character pairs, see groups.search),
+    newest first; ``before`` pages back. The embedded SQLite default matches the plain substring."""
+    messages = Message.objects.filter(group=group, status=MessageStatus.VISIBLE).select_related(
+        "group", "sender"
+    )
+    if connection.vendor == "postgresql":
+        query = search.query_expression(text)
+        if not query:
+            return []
+        matches = RawSQL(
+            "groups_message.search_text::tsvector @@ %s::tsquery", [query], output_field=BooleanField()
+        )
+        messages = messages.alias(matches=matches).filter(matches=True)
+    else:
+        if not text.strip():
+            return []
+        messages = messages.filter(body__icontains=text.strip())
+    if before is not None:
+        messages = messages.filter(seq__lt=before)
+    return list(messages.order_by("-seq")[:limit])
 
 
 def pinned_payload(group: ChatGroup) -> dict | None:

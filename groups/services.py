@@ -24,7 +24,7 @@ from common.actors import Actor
 from common.policies import PolicyDenied
 from common.realtime import group_channel, publish_on_commit, user_channel
 from credit.selectors import capabilities_for
-from groups import policies, selectors
+from groups import policies, search, selectors
 from groups.models import (
     ChatGroup,
     GroupBan,
@@ -338,6 +338,7 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
                 ChatGroup.objects.filter(pk=group.pk).update(last_seq=F("last_seq") + 1)
                 seq = ChatGroup.objects.values_list("last_seq", flat=True).get(pk=group.pk)
                 status = MessageStatus.VISIBLE
+            mentioned = _mentioned_members(group, body, actor.user) if status == MessageStatus.VISIBLE else []
             message = Message.objects.create(
                 group=group,
                 seq=seq,
@@ -346,6 +347,8 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
                 body=body,
                 status=status,
                 screening_evidence_id=verdict.evidence_id,
+                mentions=[user_id for user_id, _nickname in mentioned],
+                search_text=search.document_lexemes(body),
             )
             # Message metadata goes to the network log (R13.2), not the audit chain: no global lock.
             network_log_write(
@@ -358,6 +361,7 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
             if status == MessageStatus.VISIBLE:
                 payload = message_payload(message, sender_role=membership_role)
                 publish_on_commit(group_channel(group.pk), {"type": "chat.message", "message": payload})
+                _notify_mentioned(actor, group, message, mentioned)
     except IntegrityError:
         existing = _message_by_client_id(actor, group, client_msg_id)  # a concurrent retry won the race
         if existing is None:
@@ -365,6 +369,85 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
         return existing, False
     message.sender_role = membership_role
     return message, True
+
+
+def _mentioned_members(group: ChatGroup, body: str, sender) -> list[tuple[int, str]]:
+    """Members named as ``@nickname`` (longest nickname first, so @张伟伟 is not also @张伟)."""
+    if "@" not in body:
+        return []
+    members = (
+        Membership.objects.filter(group=group, left_at__isnull=True)
+        .exclude(user=sender)
+        .values_list("user_id", "user__nickname")
+    )
+    found, rest = [], body
+    for user_id, nickname in sorted(members, key=lambda row: -len(row[1] or "")):
+        if nickname and f"@{nickname}" in rest:
+            found.append((user_id, nickname))
+            rest = rest.replace(f"@{nickname}", "\0")
+            if len(found) == settings.CHAT_MENTIONS_MAX:
+                break
+    return found
+
+
+def _notify_mentioned(actor: Actor, group: ChatGroup, message: Message, mentioned) -> None:
+    if not mentioned:
+        return
+    users = get_user_model().objects.in_bulk([user_id for user_id, _nickname in mentioned])
+    context = {
+        "group": group.code,
+        "group_name": group.name,
+        "who": actor.user.display_name,
+        "excerpt": message.body[:120],
+        "seq": message.seq,
+    }
+    for user in users.values():
+        notify(actor=actor, recipient=user, kind="chat.mentioned", context=context)
+
+
+def message_recall(*, actor: Actor, message: Message) -> Message:
+    """The sender recalls their message within ``CHAT_RECALL_SECONDS``: members see that it was recalled,
+    not what it said; the record and its text stay as evidence for the retention period (R13.2)."""
+    policies.require_recall(actor.user, message)
+    with transaction.atomic():
+        changed = Message.objects.filter(pk=message.pk, status=MessageStatus.VISIBLE).update(
+            status=MessageStatus.RECALLED, recalled_at=timezone.now()
+        )
+        if not changed:
+            raise PolicyDenied("not_recallable", _("This message can no longer be recalled."))
+        unpinned = ChatGroup.objects.filter(pk=message.group_id, pinned_message=message).update(
+            pinned_message=None
+        )
+        audit_record(
+            actor=actor,
+            event_type="groups.message_recalled",
+            target=message.group,
+            data={"code": message.group.code, "message_id": message.pk, "seq": message.seq},
+        )
+        publish_on_commit(
+            group_channel(message.group_id),
+            {"type": "chat.recalled", "group": message.group.code, "seq": message.seq, "id": message.pk},
+        )
+        if unpinned:
+            publish_on_commit(
+                group_channel(message.group_id),
+                {"type": "chat.pinned", "group": message.group.code, "message": None},
+            )
+    message.refresh_from_db()
+    return message
+
+
+def membership_mark_read(*, actor: Actor, group: ChatGroup, seq: int) -> int:
+    """The member has seen the group up to ``seq`` (never beyond its last message, never backwards);
+    their other tabs are told, so the unread badge clears everywhere. Returns the read position."""
+    last = ChatGroup.objects.values_list("last_seq", flat=True).get(pk=group.pk)
+    seq = max(0, min(int(seq), last))
+    moved = Membership.objects.filter(
+        group=group, user=actor.user, left_at__isnull=True, last_read_seq__lt=seq
+    ).update(last_read_seq=seq)
+    if moved:
+        publish_on_commit(user_channel(actor.user.pk), {"type": "chat.read", "group": group.code, "seq": seq})
+    return seq
 
 
 def _require_within_rate(user) -> None:
@@ -390,6 +473,7 @@ def _require_within_rate(user) -> None:
             "rate_limited",
             _("At your credit level you may send %(limit)d messages a minute. Wait %(wait)d seconds.")
             % {"limit": limit, "wait": wait},
+            retry_after=wait,
         )
 
 
@@ -405,7 +489,9 @@ def _require_slow_mode(user, group: ChatGroup) -> None:
     if not cache.add(key, now, group.slow_mode_seconds):
         wait = max(1, int(group.slow_mode_seconds - (now - (cache.get(key) or now))) + 1)
         raise PolicyDenied(
-            "slow_mode", _("Slow mode: wait %(wait)d seconds before your next message.") % {"wait": wait}
+            "slow_mode",
+            _("Slow mode: wait %(wait)d seconds before your next message.") % {"wait": wait},
+            retry_after=wait,
         )
 
 
@@ -432,6 +518,8 @@ __all__ = [
     "membership_appoint_admin",
     "membership_join",
     "membership_leave",
+    "membership_mark_read",
+    "message_recall",
     "message_send",
 ]
 

@@ -72,6 +72,8 @@ def group_chat(request, code):
             messages.error(request, _("The message could not be sent: it is empty or too long."))
         return redirect("group-chat", code=group.code)
     history = selectors.message_list(group, limit=50)
+    services.membership_mark_read(actor=actor, group=group, seq=group.last_seq)  # the page shows the latest
+    members = list(selectors.membership_list(group))
     return render(
         request,
         "groups/chat.html",
@@ -81,7 +83,9 @@ def group_chat(request, code):
             "history": [selectors.message_payload(m) for m in history],
             "held": selectors.messages_held_for_author(group, request.user),
             "member_count": selectors.group_member_count(group),
-            "members": selectors.membership_list(group)[:200],
+            "members": members[:200],
+            "member_names": [m.user.display_name for m in members if m.user_id != request.user.pk],
+            "recall_seconds": settings.CHAT_RECALL_SECONDS,
             "can_manage": policies.can_manage(request.user, group).allowed,
             "can_manage_invite": policies.can_manage_invite(request.user, group).allowed,
             "pinned": selectors.pinned_payload(group),
@@ -89,6 +93,45 @@ def group_chat(request, code):
             "post_decision": policies.can_post(request.user, group),
             "new_client_msg_id": uuid.uuid4().hex,
             "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
+        },
+    )
+
+
+@login_required
+@require_POST
+def message_recall(request, code, seq):
+    """Recall one's own message (the chat script sends a socket frame instead; this works without it)."""
+    actor = Actor.from_request(request)
+    group = selectors.group_get_for_actor(actor, code)
+    try:
+        services.message_recall(actor=actor, message=selectors.message_get(group, seq))
+    except PolicyDenied as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("You recalled the message."))
+    return redirect("group-chat", code=group.code)
+
+
+@login_required
+@require_http_methods(["GET"])
+def group_search(request, code):
+    """Search a group's history: Chinese by any part of a phrase, other scripts by words (groups.search)."""
+    group = selectors.group_get_for_actor(Actor.from_request(request), code)
+    query = request.GET.get("q", "").strip()[:100]
+    try:
+        before = int(request.GET["before"]) if request.GET.get("before") else None
+    except ValueError:
+        before = None
+    found = selectors.message_search(group, query, before=before) if query else []
+    return render(
+        request,
+        "groups/search.html",
+        {
+            "group": group,
+            "query": query,
+            "results": found,
+            "more": len(found) == selectors.SEARCH_PAGE,
+            "next_before": found[-1].seq if found else None,
         },
     )
 

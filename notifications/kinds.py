@@ -144,6 +144,14 @@ register(
 )
 register(
     Kind(
+        "chat.mentioned",
+        _("{who} mentioned you in {group_name}"),
+        "{excerpt}",  # the member's own words, shown as they wrote them
+        link="/groups/{group}/",
+    )
+)
+register(
+    Kind(
         "group.unmuted",
         _("You may speak again in {group_name}"),
         _("Your mute was lifted by {who}."),

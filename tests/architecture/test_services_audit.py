@@ -20,6 +20,7 @@ AUDITED_ELSEWHERE = {
     "notify": "a notice follows an action its own service audited; the notice row is its record",
     "notify_group": "as notify",
     "notifications_mark_read": "the reader's own bookkeeping",
+    "membership_mark_read": "the reader's own bookkeeping (how far they have read a group)",
     "notification_sms_deliver": "the notice row records the text message's status",
     "notification_sms_flush": "as notification_sms_deliver",
 }

@@ -1,0 +1,65 @@
+"""Searching a group's history in Chinese and other scripts without a word list.
+
+Chinese has no spaces between words and a segmenter's guess at a query can differ from its guess at the
+text, so the text is indexed as overlapping character pairs instead (the technique of pg_bigm): 微信支付
+becomes 微信 信支 支付 付, each with its position, and a query of three or more characters is the phrase
+of its pairs (信支 <-> 支付). Any substring of two or more characters is found, none is missed; a single
+character is a prefix query. Letters with case and digits form ordinary words, found by prefix. Both
+sides go through the screening fold first, so traditional and simplified, full-width and half-width, and
+upper and lower case find each other.
+
+The lexemes are written as a ``tsvector`` literal (quoted lexemes with positions), which PostgreSQL reads
+without its locale-dependent parser, and indexed with GIN over ``search_text::tsvector``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+
+from screening.normalize import fold
+
+_SEGMENT = re.compile(r"[^\W_]+")  # letters and digits of any script, split at spaces and punctuation
+MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
+MAX_QUERY_TERMS = 32
+
+
+def _runs(text: str):
+    """(kind, run) pairs: ``pairs`` for letters without case (CJK, kana, hangul), ``word`` for the rest."""
+    for segment in _SEGMENT.findall(text or ""):
+        folded = fold(segment)
+        for is_pairs, chars in itertools.groupby(folded, key=lambda ch: unicodedata.category(ch) == "Lo"):
+            run = "".join(ch for ch in chars if ch not in "'\\")
+            if run:
+                yield ("pairs" if is_pairs else "word"), run
+
+
+def _pairs(run: str) -> list[str]:
+    return [run[i : i + 2] for i in range(len(run) - 1)] + [run[-1]]
+
+
+def document_lexemes(text: str) -> str:
+    """The ``tsvector`` literal for a message's text (empty when there is nothing to find)."""
+    parts, position = [], 0
+    for kind, run in _runs(text):
+        for lexeme in _pairs(run) if kind == "pairs" else [run]:
+            position += 1
+            if position > MAX_POSITION:
+                return " ".join(parts)
+            parts.append(f"'{lexeme}':{position}")
+        position += 1  # a gap, so that no phrase runs from one word or run into the next
+    return " ".join(parts)
+
+
+def query_expression(text: str) -> str:
+    """The ``tsquery`` literal for what a member typed (empty when it has nothing to search for)."""
+    terms = []
+    for kind, run in _runs(text):
+        if kind == "pairs" and len(run) > 1:
+            terms.append(" <-> ".join(f"'{pair}'" for pair in _pairs(run)[:-1]))
+        else:
+            terms.append(f"'{run}':*")
+        if len(terms) == MAX_QUERY_TERMS:
+            break
+    return " & ".join(f"({term})" for term in terms)
