@@ -10,12 +10,21 @@ from django.core.exceptions import PermissionDenied
 class PolicyDenied(PermissionDenied):
     """A rule refused the action. ``code`` is stable and machine-readable; ``message`` is for people."""
 
-    def __init__(self, code: str, message: str = "", *, action_url: str = "", retry_after: int | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str = "",
+        *,
+        action_url: str = "",
+        retry_after: int | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(message or code)
         self.code = code
         self.message = str(message or code)
         self.action_url = action_url  # where the user can fix it (verify, accept the agreement…)
         self.retry_after = retry_after  # seconds to wait, for refusals that end by themselves (rates)
+        self.extra = extra or {}  # further machine-readable fields (a screening category…)
 
 
 @dataclass(frozen=True)

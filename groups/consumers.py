@@ -132,6 +132,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 ref=ref,
                 action_url=exc.action_url,
                 retry_after=exc.retry_after,
+                extra=exc.extra,
             )
         except ValidationError as exc:
             await self._error(
@@ -216,8 +217,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         messages = selectors.message_list(group, after=after, limit=limit + 1)
         return group.code, [selectors.message_payload(m) for m in messages[:limit]], len(messages) > limit
 
-    async def _error(self, code: str, message: str, *, group=None, ref=None, action_url="", retry_after=None):
-        frame = {"type": "error", "code": code, "message": message}
+    async def _error(
+        self, code: str, message: str, *, group=None, ref=None, action_url="", retry_after=None, extra=None
+    ):
+        frame = {**(extra or {}), "type": "error", "code": code, "message": message}
         if action_url:
             frame["action_url"] = action_url
         if retry_after is not None:

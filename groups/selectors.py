@@ -98,10 +98,9 @@ def _with_sender(messages):
 
 def message_list(group: ChatGroup, *, after: int | None = None, before: int | None = None, limit: int = 50):
     """Messages in sequence order: after a sequence number (resume), or the latest page before one."""
-    # Removed messages stay in the sequence as tombstones (no text), so clients see no gap.
-    messages = _with_sender(
-        Message.objects.filter(group=group, status__in=[MessageStatus.VISIBLE, MessageStatus.REMOVED])
-    )
+    # Removed and recalled messages stay in the sequence as tombstones (no text), so clients see no gap;
+    # held ones have no number until released.
+    messages = _with_sender(Message.objects.filter(group=group, seq__isnull=False))
     if after is not None:
         return list(messages.filter(seq__gt=after).order_by("seq")[:limit])
     if before is not None:

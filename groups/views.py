@@ -80,7 +80,9 @@ def group_chat(request, code):
         {
             "groups": selectors.group_list_for_user(request.user),
             "group": group,
-            "history": [selectors.message_payload(m) for m in history],
+            "history": [
+                {**selectors.message_payload(m), "mine": m.sender_id == request.user.pk} for m in history
+            ],
             "held": selectors.messages_held_for_author(group, request.user),
             "member_count": selectors.group_member_count(group),
             "members": members[:200],

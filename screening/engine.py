@@ -69,6 +69,7 @@ class Verdict:
             "content_blocked",
             _("This can't be published: it appears to contain prohibited content (%(category)s).")
             % {"category": label},
+            extra={"category": self.category},
         )
 
     def as_dict(self) -> dict:

@@ -1,9 +1,11 @@
-// The chat page's live part: one WebSocket per tab carrying all of the member's groups.
+// The chat page's live part: one WebSocket per tab carrying all of the member's groups (docs/protocol.md).
 // The server numbers every message before broadcasting it; this script shows each sequence number once,
 // in order, resumes after its last one on every reconnect, and retries unacknowledged sends with the
-// same client message id (the server never makes a duplicate).
+// same client message id (the server never makes a duplicate). Older messages load as the member scrolls
+// up; the owner's and admins' actions go through the API; the socket brings everyone the result.
 (function () {
   "use strict";
+  const PROTOCOL = 2;
   const list = document.getElementById("messages");
   const groupList = document.getElementById("group-list");
   const banner = document.getElementById("conn-banner");
@@ -15,28 +17,70 @@
   const current = list ? list.dataset.group : null;
   const me = list ? Number(list.dataset.me) : null;
   const canManage = Boolean(list && list.dataset.canManage);
+  const recallMs = list ? Number(list.dataset.recallSeconds || 120) * 1000 : 0;
   const menuTemplate = document.getElementById("msg-menu-template");
   const pinnedBar = document.getElementById("pinned-bar");
   const notice = document.getElementById("chat-notice");
+  const historyTop = document.getElementById("history-top");
+  const mentionList = document.getElementById("mention-list");
+  const memberNamesEl = document.getElementById("member-names");
+  const memberNames = memberNamesEl ? JSON.parse(memberNamesEl.textContent) : [];
+  const tz = document.body.dataset.tz || undefined;
+  const lang = document.documentElement.lang || [];
   const t = (key) => (list ? list.dataset["i18n" + key] : "") || key;
   const pending = new Map(); // client_msg_id -> {body, el}
   let lastSeq = 0;
+  let firstSeq = 0;
+  let reachedStart = false;
+  let loadingOlder = false;
   let socket = null;
   let attempts = 0;
   let resumeInFlight = false;
   let resumeAgain = false; // a gap was seen while a resume was already on its way
+  let readSent = 0;
+  let readTimer = null;
+  let pongTimer = null;
 
-  if (list) {
-    list.querySelectorAll("li.msg").forEach((li) => { lastSeq = Math.max(lastSeq, Number(li.dataset.seq)); });
-    list.querySelectorAll("time.when").forEach((el) => { el.textContent = clock(el.getAttribute("datetime")); });
-    scrollDown(true);
-  }
+  // --- formatting ------------------------------------------------------------------------------------
 
   function clock(iso) {
     const d = new Date(iso);
     if (isNaN(d)) return "";
-    return d.toLocaleTimeString(document.documentElement.lang || [], {
-      hour: "2-digit", minute: "2-digit", hour12: false, timeZone: document.body.dataset.tz || undefined,
+    return d.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: tz });
+  }
+
+  function dayKey(iso) {
+    const d = new Date(iso);
+    if (isNaN(d)) return "";
+    return d.toLocaleDateString("en-CA", { timeZone: tz }); // YYYY-MM-DD in the member's zone
+  }
+
+  function dayLabel(iso) {
+    const key = dayKey(iso);
+    const today = dayKey(new Date().toISOString());
+    const yesterday = dayKey(new Date(Date.now() - 86400000).toISOString());
+    if (key === today) return t("Today");
+    if (key === yesterday) return t("Yesterday");
+    return new Date(iso).toLocaleDateString(lang, {
+      year: "numeric", month: "long", day: "numeric", weekday: "short", timeZone: tz,
+    });
+  }
+
+  // A separator before the first message of each day (recomputed: cheap for the pages a member loads).
+  function separateDays() {
+    if (!list) return;
+    list.querySelectorAll("li.day").forEach((li) => li.remove());
+    let previous = "";
+    list.querySelectorAll("li.msg[data-at]").forEach((li) => {
+      const key = dayKey(li.dataset.at);
+      if (key && key !== previous) {
+        const day = document.createElement("li");
+        day.className = "day";
+        day.setAttribute("role", "separator");
+        day.textContent = dayLabel(li.dataset.at);
+        li.before(day);
+        previous = key;
+      }
     });
   }
 
@@ -46,9 +90,12 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
+  function nearBottom() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 120;
+  }
+
   function scrollDown(force) {
-    const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 120;
-    if (force || nearBottom) list.scrollTop = list.scrollHeight;
+    if (force || nearBottom()) list.scrollTop = list.scrollHeight;
   }
 
   function roleLabel(role) {
@@ -59,22 +106,6 @@
     return span;
   }
 
-  // Removed by an admin: the place in the sequence stays, the text does not (R9.2).
-  function markRemoved(li, bubble) {
-    li.classList.add("removed");
-    bubble.textContent = t("Removed");
-    const menu = li.querySelector(".msg-menu");
-    if (menu) menu.remove();
-  }
-
-  // The owner's and admins' menu on each shown message: pin, remove (R9.2).
-  function messageMenu(seq) {
-    const menu = menuTemplate.content.firstElementChild.cloneNode(true);
-    const form = menu.querySelector("form");
-    form.action = form.getAttribute("action").replace(/\/0\/$/, "/" + seq + "/");
-    return menu;
-  }
-
   function showNotice(text) {
     if (!notice) return;
     notice.textContent = text;
@@ -83,44 +114,62 @@
     showNotice.timer = setTimeout(() => { notice.hidden = true; }, 8000);
   }
 
-  function csrfToken() {
-    const field = document.querySelector("input[name=csrfmiddlewaretoken]");
-    return field ? field.value : "";
+  // --- messages --------------------------------------------------------------------------------------
+
+  // Removed by an admin: the place in the sequence stays, the text does not (R9.2).
+  function markRemoved(li) {
+    li.classList.add("removed");
+    const bubble = li.querySelector(".bubble");
+    if (bubble) bubble.textContent = t("Removed");
+    const menu = li.querySelector(".msg-menu");
+    if (menu) menu.remove();
   }
 
-  // The same services as the page's forms, through the API; the socket brings everyone the result.
-  function manage(method, path, body) {
-    return fetch("/api/groups/" + encodeURIComponent(current) + path, {
-      method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
-      body: body ? JSON.stringify(body) : undefined,
-    }).then((response) => {
-      if (response.ok) return response.json();
-      return response.json().catch(() => ({})).then((error) => {
-        showNotice(error.detail || t("ActionFailed"));
-        return null;
-      });
-    }).catch(() => { showNotice(t("ActionFailed")); return null; });
+  // Recalled by its sender: a line in the conversation instead of the message.
+  function markRecalled(li, sender) {
+    const mine = li.classList.contains("mine") || (sender && sender.id === me);
+    const nickname = sender ? sender.nickname : (li.querySelector(".who") || {}).firstChild?.textContent || "";
+    li.className = "msg recalled system";
+    li.textContent = mine ? t("RecalledMine") : `${nickname.trim()} ${t("Recalled")}`;
   }
 
-  function showPinned(m) {
-    if (!pinnedBar) return;
-    pinnedBar.hidden = !m;
-    pinnedBar.dataset.seq = m ? String(m.seq) : "";
-    if (!m) return;
-    pinnedBar.querySelector(".pinned-who").textContent = m.sender ? m.sender.nickname : "";
-    const body = m.body || "";
-    pinnedBar.querySelector(".pinned-body").textContent = body.length > 140 ? body.slice(0, 139) + "…" : body;
-    const unpin = pinnedBar.querySelector("form.pinned-unpin");
-    if (unpin) unpin.action = "/groups/" + encodeURIComponent(current) + "/manage/messages/" + m.seq + "/";
+  // Each shown message has a menu: report for everyone, recall for its sender while the window lasts,
+  // pin and delete for the owner and admins.
+  function messageMenu(m) {
+    const menu = menuTemplate.content.firstElementChild.cloneNode(true);
+    menu.querySelectorAll("form, a").forEach((el) => {
+      const attr = el.tagName === "A" ? "href" : "action";
+      el.setAttribute(attr, el.getAttribute(attr).replace(/\/0\/(recall\/)?(\?|$)/, `/${m.seq}/$1$2`)
+        .replace("message=0", "message=" + m.seq));
+    });
+    const mine = m.sender && m.sender.id === me;
+    const recall = menu.querySelector("[data-part=recall]");
+    if (recall && (!mine || Date.parse(m.created_at) + recallMs <= Date.now())) recall.remove();
+    return menu;
+  }
+
+  // The recall entry goes when the window closes, without a reload.
+  function expireRecall(li) {
+    const recall = li.querySelector("[data-part=recall]");
+    if (!recall) return;
+    const left = Date.parse(li.dataset.at) + recallMs - Date.now();
+    if (left <= 0) recall.remove();
+    else setTimeout(() => recall.remove(), left);
   }
 
   function renderMessage(m, state) {
     const li = document.createElement("li");
-    li.className = "msg" + (m.sender && m.sender.id === me ? " mine" : "") + (state ? " " + state : "");
     if (m.seq) li.dataset.seq = m.seq;
     li.dataset.cmid = m.client_msg_id;
+    if (m.created_at) li.dataset.at = m.created_at;
+    if (m.status === "recalled") {
+      li.className = "msg";
+      markRecalled(li, m.sender);
+      return li;
+    }
+    const mine = m.sender && m.sender.id === me;
+    li.className = "msg" + (mine ? " mine" : "") + (state ? " " + state : "")
+      + ((m.mentions || []).includes(me) ? " mentions-me" : "");
     const who = document.createElement("div");
     who.className = "who";
     who.textContent = m.sender ? m.sender.nickname : "";
@@ -129,14 +178,31 @@
     const bubble = document.createElement("div");
     bubble.className = "bubble";
     bubble.textContent = m.body;
-    if (m.status === "removed") markRemoved(li, bubble);
+    li.append(who, bubble);
+    if (m.status === "removed") {
+      li.classList.add("removed");
+      bubble.textContent = t("Removed");
+    } else if (menuTemplate && m.seq && m.status === "visible") {
+      li.append(messageMenu(m));
+    }
     const when = document.createElement("time");
     when.className = "when";
     if (m.created_at) { when.setAttribute("datetime", m.created_at); when.textContent = clock(m.created_at); }
-    li.append(who, bubble);
-    if (canManage && menuTemplate && m.seq && m.status === "visible") li.append(messageMenu(m.seq));
     li.append(when);
+    if (mine && m.seq) {
+      const sent = document.createElement("span");
+      sent.className = "sent-state";
+      sent.textContent = "✓";
+      sent.title = t("Sent");
+      when.append(" ", sent);
+      expireRecall(li);
+    }
     return li;
+  }
+
+  function removePlaceholder() {
+    const placeholder = list.querySelector("li.placeholder");
+    if (placeholder) placeholder.remove();
   }
 
   // Show a committed message exactly once, in sequence order; a gap asks the server for what is missing.
@@ -144,17 +210,22 @@
     if (!list || m.group !== current) return;
     if (m.seq <= lastSeq) { settlePending(m); return; }
     if (m.seq > lastSeq + 1) { requestResume(); return; }
-    const placeholder = list.querySelector("li.placeholder");
-    if (placeholder) placeholder.remove();
+    removePlaceholder();
     const mine = pending.get(m.client_msg_id);
     const li = renderMessage(m);
+    const follow = nearBottom() || (m.sender && m.sender.id === me);
     if (mine && m.sender.id === me) { mine.el.replaceWith(li); pending.delete(m.client_msg_id); }
     else {
       const firstPending = list.querySelector("li.msg.sending, li.msg.failed");
       firstPending ? list.insertBefore(li, firstPending) : list.append(li);
     }
     lastSeq = m.seq;
-    scrollDown(m.sender.id === me);
+    if (!firstSeq) firstSeq = m.seq;
+    const previous = li.previousElementSibling;
+    const previousMsg = previous && previous.matches("li.msg[data-at]") ? previous : null;
+    if (!previousMsg || dayKey(previousMsg.dataset.at) !== dayKey(m.created_at)) separateDays();
+    if (follow) scrollDown(true);
+    scheduleRead();
   }
 
   function settlePending(m) {
@@ -172,9 +243,12 @@
 
   function sendFrame(cmid) {
     const item = pending.get(cmid);
-    if (!item || !socket || socket.readyState !== WebSocket.OPEN) return;
+    if (!item) return;
     item.el.classList.remove("failed");
     item.el.classList.add("sending");
+    const note = item.el.querySelector(".fail-note");
+    if (note) note.remove();
+    if (!socket || socket.readyState !== WebSocket.OPEN) return; // sent on the next hello
     socket.send(JSON.stringify({ type: "send", group: current, body: item.body, client_msg_id: cmid }));
   }
 
@@ -191,8 +265,8 @@
     item.el.append(note);
   }
 
-  // Refused content would be refused again: no retry for it, only the reason (R10.1).
-  // A mute, announcement-only mode or a closed group will not change by retrying at once either.
+  // Refused content would be refused again, and a mute, announcement-only mode or a closed group will
+  // not change by retrying at once either: no retry for these, only the reason (R10.1, R9.2).
   const FINAL_REFUSALS = new Set([
     "content_blocked", "muted", "announcement_only", "group_not_active", "not_member", "group_pending_review",
   ]);
@@ -225,15 +299,70 @@
     note.append(retry);
   }
 
+  // --- older messages, read position, the group list -------------------------------------------------
+
+  function showHistoryTop(text) {
+    if (!historyTop) return;
+    historyTop.textContent = text;
+    historyTop.hidden = !text;
+  }
+
+  function loadOlder() {
+    if (!current || loadingOlder || reachedStart || firstSeq <= 1) {
+      if (firstSeq === 1) { reachedStart = true; showHistoryTop(t("Start")); }
+      return;
+    }
+    loadingOlder = true;
+    showHistoryTop(t("LoadingOlder"));
+    fetch(`/api/groups/${encodeURIComponent(current)}/messages/?before=${firstSeq}&limit=50`, {
+      credentials: "same-origin", headers: { Accept: "application/json" },
+    }).then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+      .then((messages) => {
+        const before = list.scrollHeight;
+        const anchor = list.querySelector("li.msg, li.day, li.placeholder");
+        messages.forEach((m) => {
+          if (list.querySelector(`li.msg[data-seq="${m.seq}"]`)) return;
+          const li = renderMessage(m);
+          anchor ? list.insertBefore(li, anchor) : list.append(li);
+        });
+        if (messages.length) firstSeq = messages[0].seq;
+        if (messages.length < 50 || firstSeq <= 1) reachedStart = true;
+        separateDays();
+        list.scrollTop += list.scrollHeight - before; // the member keeps looking at the same message
+        showHistoryTop(reachedStart ? t("Start") : "");
+      })
+      .catch(() => showHistoryTop(""))
+      .finally(() => { loadingOlder = false; });
+  }
+
+  function scheduleRead() {
+    clearTimeout(readTimer);
+    readTimer = setTimeout(sendRead, 600);
+  }
+
+  // Tell the server how far the member has read (the unread badges of their other tabs follow).
+  function sendRead() {
+    if (!current || document.visibilityState !== "visible" || lastSeq <= readSent) return;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    readSent = lastSeq;
+    socket.send(JSON.stringify({ type: "read", group: current, seq: lastSeq }));
+  }
+
+  function setBadge(code, count) {
+    const li = groupList.querySelector(`li[data-group="${code}"]`);
+    if (!li) return;
+    const badge = li.querySelector(".badge");
+    badge.textContent = String(count);
+    badge.hidden = count <= 0 || code === current;
+  }
+
   function updateSidebar(m) {
     const li = groupList.querySelector(`li[data-group="${m.group}"]`);
     if (!li) return;
     li.querySelector(".g-last").textContent = (m.sender ? m.sender.nickname + ": " : "") + m.body.slice(0, 40);
     li.querySelector(".g-time").textContent = clock(m.created_at);
     if (m.group !== current && m.sender.id !== me) {
-      const badge = li.querySelector(".badge");
-      badge.textContent = String(Number(badge.textContent || 0) + 1);
-      badge.hidden = false;
+      setBadge(m.group, Number(li.querySelector(".badge").textContent || 0) + 1);
     }
     groupList.prepend(li);
   }
@@ -260,24 +389,120 @@
     groupList.prepend(li);
   }
 
+  const MEMBER_EVENTS = { joined: "Joined", left: "Left", muted: "Muted", unmuted: "Unmuted", removed: "RemovedMember" };
+
   function memberEvent(frame) {
-    if (!list || frame.group !== current) return;
+    if (!list || frame.group !== current || !MEMBER_EVENTS[frame.event]) return;
     const li = document.createElement("li");
     li.className = "system";
-    li.textContent = frame.user.nickname + " " + t(frame.event === "joined" ? "Joined" : "Left");
+    let text = frame.user.nickname + " " + t(MEMBER_EVENTS[frame.event]);
+    if (frame.event === "muted" && frame.until) text += " " + clock(frame.until);
+    li.textContent = text;
     list.append(li);
     scrollDown(false);
   }
 
+  // --- management and recall -------------------------------------------------------------------------
+
+  function csrfToken() {
+    const field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+
+  function api(method, path, body) {
+    return fetch("/api/groups/" + encodeURIComponent(current) + path, {
+      method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
+      body: body ? JSON.stringify(body) : undefined,
+    }).then((response) => {
+      if (response.ok) return response.json();
+      return response.json().catch(() => ({})).then((error) => {
+        showNotice(error.detail || t("ActionFailed"));
+        return null;
+      });
+    }).catch(() => { showNotice(t("ActionFailed")); return null; });
+  }
+
+  function showPinned(m) {
+    if (!pinnedBar) return;
+    pinnedBar.hidden = !m;
+    pinnedBar.dataset.seq = m ? String(m.seq) : "";
+    if (!m) return;
+    pinnedBar.querySelector(".pinned-who").textContent = m.sender ? m.sender.nickname : "";
+    const body = m.body || "";
+    pinnedBar.querySelector(".pinned-body").textContent = body.length > 140 ? body.slice(0, 139) + "…" : body;
+    const unpin = pinnedBar.querySelector("form.pinned-unpin");
+    if (unpin) unpin.action = "/groups/" + encodeURIComponent(current) + "/manage/messages/" + m.seq + "/";
+  }
+
+  function seqOf(form) {
+    const match = form.getAttribute("action").match(/\/messages\/(\d+)\//);
+    return match ? Number(match[1]) : 0;
+  }
+
+  function closeMenu(form) {
+    const menu = form.closest("details");
+    if (menu) menu.open = false;
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!current) return;
+    if (form.classList.contains("msg-recall")) {
+      event.preventDefault();
+      const seq = seqOf(form);
+      closeMenu(form);
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ type: "recall", group: current, seq }));
+      } else {
+        api("POST", `/messages/${seq}/recall/`);
+      }
+      return;
+    }
+    if (!form.classList.contains("msg-manage") && !form.classList.contains("pinned-unpin")) return;
+    event.preventDefault();
+    const action = event.submitter ? event.submitter.value : "";
+    const seq = seqOf(form);
+    let done;
+    if (action === "pin") done = api("PUT", "/pinned/", { seq });
+    else if (action === "unpin") done = api("DELETE", "/pinned/");
+    else if (action === "remove") {
+      if (!window.confirm(t("ConfirmRemove"))) return;
+      done = api("POST", `/messages/${seq}/remove/`, { reason: form.elements.reason.value });
+    }
+    if (!done) return;
+    done.then((result) => {
+      if (!result) return;
+      if (action !== "remove") showPinned(result.pinned);
+      closeMenu(form);
+    });
+  });
+
+  // --- the socket ------------------------------------------------------------------------------------
+
   const handlers = {
-    hello() { requestResume(); pending.forEach((_, cmid) => sendFrame(cmid)); },
+    hello(frame) {
+      if (frame.protocol !== PROTOCOL && banner) { banner.textContent = t("Reload"); banner.hidden = false; }
+      requestResume();
+      pending.forEach((item, cmid) => { if (!item.el.classList.contains("failed")) sendFrame(cmid); });
+      readSent = 0;
+      scheduleRead();
+    },
     ack(frame) { frame.message.status === "held" ? markHeld(frame.message) : accept(frame.message); },
     message(frame) { accept(frame.message); updateSidebar(frame.message); },
     removed(frame) {
       if (!list || frame.group !== current) return;
       const li = list.querySelector(`li.msg[data-seq="${frame.seq}"]`);
-      if (li) markRemoved(li, li.querySelector(".bubble"));
+      if (li) markRemoved(li);
     },
+    recalled(frame) {
+      if (!list || frame.group !== current) return;
+      const li = list.querySelector(`li.msg[data-seq="${frame.seq}"]`);
+      if (li && !li.classList.contains("recalled")) markRecalled(li);
+    },
+    read(frame) { if (frame.group !== current) setBadge(frame.group, 0); },
+    pinned(frame) { if (frame.group === current) showPinned(frame.message); },
     history(frame) {
       if (frame.group !== current) return;
       resumeInFlight = false;
@@ -285,7 +510,6 @@
       if (frame.more || resumeAgain) requestResume();
     },
     member: memberEvent,
-    pinned(frame) { if (frame.group === current) showPinned(frame.message); },
     group_joined(frame) { addGroup(frame.group, frame.name); },
     group_left(frame) {
       const li = groupList.querySelector(`li[data-group="${frame.group}"]`);
@@ -298,40 +522,127 @@
         return;
       }
       if (frame.group === current) resumeInFlight = false; // a refused resume must not block the next
-      if (banner) { banner.textContent = frame.message; banner.hidden = false; }
+      showNotice(frame.message);
     },
-    pong() {},
+    pong() { clearTimeout(pongTimer); },
   };
+
+  function connectionLost() {
+    document.body.dataset.socket = "closed";
+    if (banner) { banner.textContent = banner.dataset.reconnecting || banner.textContent; banner.hidden = false; }
+    document.querySelectorAll("#messages li.msg.sending").forEach((li) => li.classList.add("waiting"));
+  }
 
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${window.location.host}/ws/`);
+    const ws = new WebSocket(`${scheme}://${window.location.host}/ws/`);
+    socket = ws;
     document.body.dataset.socket = "connecting";
-    socket.addEventListener("open", () => {
+    ws.addEventListener("open", () => {
       attempts = 0;
       resumeInFlight = false;
       resumeAgain = false;
       document.body.dataset.socket = "open";
       if (banner) banner.hidden = true;
     });
-    socket.addEventListener("message", (event) => {
+    ws.addEventListener("message", (event) => {
       let frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       document.dispatchEvent(new CustomEvent("qunzu:frame", { detail: frame })); // for notify.js
       const handler = handlers[frame.type];
       if (handler) handler(frame);
     });
-    socket.addEventListener("close", (event) => {
-      document.body.dataset.socket = "closed";
+    ws.addEventListener("close", (event) => {
+      if (socket !== ws) return; // an older socket we gave up on
+      connectionLost();
       if (event.code === 4401 || event.code === 1008) return; // signed out: reconnecting will not help
-      if (banner) { banner.textContent = banner.dataset.reconnecting || banner.textContent; banner.hidden = false; }
       const delay = Math.min(10000, 500 * 2 ** attempts) * (0.75 + Math.random() / 2);
       attempts += 1;
-      setTimeout(connect, delay);
+      setTimeout(() => { if (socket === ws) connect(); }, delay);
     });
   }
 
+  // A connection can die without a close (a phone changing networks): a ping unanswered in 10 s ends it.
+  setInterval(() => {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    socket.send(JSON.stringify({ type: "ping" }));
+    clearTimeout(pongTimer);
+    pongTimer = setTimeout(() => { if (socket) socket.close(); }, 10000);
+  }, 25000);
+
+  // The browser knows when the network goes: stop using the socket at once, and come back at once.
+  window.addEventListener("offline", () => {
+    if (socket) { const old = socket; socket = null; old.close(); }
+    connectionLost();
+  });
+  window.addEventListener("online", () => {
+    if (!socket || socket.readyState === WebSocket.CLOSED || socket.readyState === WebSocket.CLOSING) {
+      attempts = 0;
+      connect();
+    }
+  });
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") scheduleRead(); });
+
+  // --- mentions in the composer ----------------------------------------------------------------------
+
+  let mentionChoices = [];
+  let mentionIndex = 0;
+
+  function mentionQuery() {
+    const before = input.value.slice(0, input.selectionStart);
+    const match = before.match(/@([^\s@]{0,32})$/);
+    return match ? match[1] : null;
+  }
+
+  function hideMentions() {
+    if (mentionList) mentionList.hidden = true;
+    mentionChoices = [];
+  }
+
+  function showMentions() {
+    const query = mentionQuery();
+    if (query === null || !mentionList) { hideMentions(); return; }
+    const needle = query.toLowerCase();
+    mentionChoices = memberNames.filter((name) => name.toLowerCase().includes(needle)).slice(0, 8);
+    if (!mentionChoices.length) { hideMentions(); return; }
+    mentionIndex = Math.min(mentionIndex, mentionChoices.length - 1);
+    mentionList.replaceChildren(...mentionChoices.map((name, index) => {
+      const li = document.createElement("li");
+      li.textContent = "@" + name;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", String(index === mentionIndex));
+      li.addEventListener("mousedown", (event) => { event.preventDefault(); chooseMention(name); });
+      return li;
+    }));
+    mentionList.hidden = false;
+  }
+
+  function chooseMention(name) {
+    const caret = input.selectionStart;
+    const before = input.value.slice(0, caret).replace(/@([^\s@]{0,32})$/, "@" + name + " ");
+    input.value = before + input.value.slice(caret);
+    input.selectionStart = input.selectionEnd = before.length;
+    hideMentions();
+    input.focus();
+  }
+
+  // --- start -----------------------------------------------------------------------------------------
+
   if (banner) banner.dataset.reconnecting = banner.textContent;
+
+  if (list) {
+    list.querySelectorAll("li.msg[data-seq]").forEach((li) => {
+      const seq = Number(li.dataset.seq);
+      lastSeq = Math.max(lastSeq, seq);
+      firstSeq = firstSeq ? Math.min(firstSeq, seq) : seq;
+      if (li.classList.contains("mine")) expireRecall(li);
+    });
+    list.querySelectorAll("time.when").forEach((el) => { el.textContent = clock(el.getAttribute("datetime")); });
+    separateDays();
+    if (firstSeq === 1 || !firstSeq) { reachedStart = true; if (firstSeq === 1) showHistoryTop(t("Start")); }
+    scrollDown(true);
+    list.addEventListener("scroll", () => { if (list.scrollTop < 120) loadOlder(); }, { passive: true });
+  }
 
   if (pinnedBar) {
     pinnedBar.querySelector(".pinned-main").addEventListener("click", (event) => {
@@ -344,30 +655,6 @@
     });
   }
 
-  // Menu and unpin forms: sent through the API where the script runs; the forms still work without it.
-  document.addEventListener("submit", (event) => {
-    const form = event.target;
-    const inMenu = form.classList.contains("msg-menu-panel");
-    if (!current || (!inMenu && !form.classList.contains("pinned-unpin"))) return;
-    event.preventDefault();
-    const action = event.submitter ? event.submitter.value : "";
-    const seq = Number(form.getAttribute("action").match(/\/(\d+)\/$/)[1]);
-    let done;
-    if (action === "pin") done = manage("PUT", "/pinned/", { seq });
-    else if (action === "unpin") done = manage("DELETE", "/pinned/");
-    else if (action === "remove") {
-      if (!window.confirm(t("ConfirmRemove"))) return;
-      done = manage("POST", "/messages/" + seq + "/remove/", { reason: form.elements.reason.value });
-    }
-    if (!done) return;
-    done.then((result) => {
-      if (!result) return;
-      if (action !== "remove") showPinned(result.pinned);
-      const menu = form.closest("details");
-      if (menu) menu.open = false;
-    });
-  });
-
   if (composer) {
     composer.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -376,15 +663,37 @@
       const cmid = newClientId();
       const el = renderMessage({ client_msg_id: cmid, body, sender: { id: me, nickname: "" } }, "sending");
       el.querySelector(".who").remove();
-      const placeholder = list.querySelector("li.placeholder");
-      if (placeholder) placeholder.remove();
+      removePlaceholder();
       list.append(el);
       pending.set(cmid, { body, el });
       input.value = "";
+      input.style.height = "";
+      hideMentions();
       scrollDown(true);
       sendFrame(cmid);
     });
+    input.addEventListener("input", () => {
+      input.style.height = "";
+      input.style.height = Math.min(input.scrollHeight, 160) + "px";
+      showMentions();
+    });
+    input.addEventListener("blur", () => setTimeout(hideMentions, 150));
     input.addEventListener("keydown", (event) => {
+      if (mentionChoices.length && !mentionList.hidden) {
+        if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+          event.preventDefault();
+          const step = event.key === "ArrowDown" ? 1 : -1;
+          mentionIndex = (mentionIndex + step + mentionChoices.length) % mentionChoices.length;
+          showMentions();
+          return;
+        }
+        if (event.key === "Enter" || event.key === "Tab") {
+          event.preventDefault();
+          chooseMention(mentionChoices[mentionIndex]);
+          return;
+        }
+        if (event.key === "Escape") { hideMentions(); return; }
+      }
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         composer.requestSubmit();

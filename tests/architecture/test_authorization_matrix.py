@@ -59,8 +59,9 @@ MATRIX = {
     ("api-messages", "POST"): {"anonymous": 403, "non_member": 404, "member": 201, "owner": 201},
     ("api-schema", "GET"): dict.fromkeys(ROLES, 200),
     # Management API (R8.5, R9.2): owner and admins; a member gets 403 with the rule's code, someone outside
-    # the group 404. Member routes act on the world's member; the world has no join request and no message,
-    # so the owner's decide and remove reach the 404 of an unknown id; dismissing a non-admin is refused.
+    # the group 404. Member routes act on the world's member; the world has no join request, so the owner's
+    # decide reaches the 404 of an unknown id; message routes act on message 1, the member's; dismissing a
+    # non-admin is refused.
     ("api-members", "GET"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
     ("api-member-mute", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
     ("api-member-unmute", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
@@ -80,11 +81,27 @@ MATRIX = {
     ("api-join-request-decide", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 404},
     ("api-group-settings", "PATCH"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
     ("api-group-announcement", "PUT"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
-    ("api-message-remove", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 404},
+    ("api-message-remove", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
+    ("api-messages-search", "GET"): {"anonymous": 403, "non_member": 404, "member": 200, "owner": 200},
+    # Recall is the sender's: the world's message 1 is the member's own, so the owner is refused.
+    ("api-message-recall", "POST"): {"anonymous": 403, "non_member": 404, "member": 200, "owner": 403},
+    ("api-group-read", "POST"): {"anonymous": 403, "non_member": 404, "member": 200, "owner": 200},
+    ("group-search", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 200, "owner": 200},
+    ("message-recall", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 404,
+        "member": REDIRECT,
+        "owner": REDIRECT,
+    },
     ("api-group-pinned", "GET"): {"anonymous": 403, "non_member": 404, "member": 200, "owner": 200},
-    ("api-group-pinned", "PUT"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 404},
+    ("api-group-pinned", "PUT"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
     ("api-group-pinned", "DELETE"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 200},
-    ("group-manage-message", "POST"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 404},
+    ("group-manage-message", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 404,
+        "member": 403,
+        "owner": REDIRECT,
+    },
     # R8.3: the public info page exists only from GROUP_INFO_PAGE_THRESHOLD members (the world's group has
     # two, so 404 for everyone); the report entry (R12.1) answers everyone, signed in or not.
     ("group-info", "GET"): dict.fromkeys(ROLES, 404),
@@ -268,6 +285,7 @@ def world(db):
     services.membership_appoint_admin(actor=actor_for(owner), group=group, member=admin)
     other_owner = UserFactory(username="mx-other-owner")
     services.group_create(actor=actor_for(other_owner), name="别的群")
+    services.message_send(actor=actor_for(member), group=group, body="矩阵消息", client_msg_id="mx-msg-1")
     group.refresh_from_db()
     return {
         "owner": owner,
@@ -310,12 +328,17 @@ def _url(name, group):
         "api-group-announcement": {"code": group.code},
         "api-message-remove": {"code": group.code, "seq": 1},
         "api-group-pinned": {"code": group.code},
+        "api-messages-search": {"code": group.code},
+        "api-message-recall": {"code": group.code, "seq": 1},
+        "api-group-read": {"code": group.code},
+        "group-search": {"code": group.code},
+        "message-recall": {"code": group.code, "seq": 1},
     }.get(name, {})
     if name.startswith("group-manage"):  # the owner's pages; a member's row acts on the world's member
         kwargs = {"code": group.code}
         if name == "group-manage-member":
             kwargs["user_id"] = group.memberships.get(role="member").user_id
-        if name == "group-manage-message":  # no message 1 in the world: 404 once the role may act
+        if name == "group-manage-message":  # the world's message 1, the member's
             kwargs["seq"] = 1
     if name.startswith("api-member-"):  # acting on the world's member
         kwargs = {"code": group.code, "user_id": group.memberships.get(role="member").user_id}
@@ -346,6 +369,8 @@ BODIES = {
     "api-group-announcement": {"text": "矩阵公告"},
     "api-message-remove": {"reason": "矩阵"},
     "api-group-pinned": {"seq": 1},
+    "api-group-read": {"seq": 1},
+    "api-messages-search": {"q": "矩阵"},
     "group-manage-message": {"action": "pin"},
     "notifications-read": {"scope": "personal", "id": "1"},
     "group-manage-member": {"action": "mute", "minutes": "10", "reason": "矩阵"},
@@ -366,7 +391,7 @@ def test_route_outcome_per_role(client, world, name, method, role):
     url = _url(name, world["group"])
     body = BODIES.get(name, {})
     if method == "GET":
-        response = client.get(url)
+        response = client.get(url, body)
     elif name.startswith("api-"):
         response = getattr(client, method.lower())(url, body, content_type="application/json")
     else:

@@ -30,7 +30,8 @@ def test_pin_api_r9_2_pins_shows_and_unpins(client, db, owner, group, member):
     assert client.get(url).json()["pinned"]["seq"] == message.seq
     chat = client.get(f"/groups/{group.code}/").content.decode()
     assert 'id="pinned-bar" role="note" data-seq' in chat and "周六上午九点集合" in chat
-    assert 'class="msg-menu"' not in chat  # members get no management menu
+    assert 'class="msg-manage"' not in chat  # members get no management part in the message menu
+    assert 'data-part="report"' in chat
     client.force_login(owner)
     response = client.delete(url)
     assert response.status_code == 200 and response.json()["pinned"] is None

@@ -51,6 +51,7 @@ def test_api_r10_1_blocks_with_a_code_and_holds_out_of_the_sequence(client, lexi
         url, {"body": "ｓｐａｍ here", "client_msg_id": "a1"}, content_type="application/json"
     )
     assert refused.status_code == 403 and refused.json()["code"] == "content_blocked"
+    assert refused.json()["category"] == "CONDUCT_FRAUD_SPAM"
     assert "ｓｐａｍ" not in refused.json()["detail"]  # the category is named, the text is not echoed
     held = client.post(url, {"body": "刷单兼职", "client_msg_id": "a2"}, content_type="application/json")
     assert held.status_code == 201 and held.json()["status"] == "held" and held.json()["seq"] is None
@@ -72,6 +73,7 @@ async def test_socket_r10_1_errors_on_block_acks_a_hold_and_broadcasts_neither(l
     )
     error = await receive_type(sender, "error")
     assert error["code"] == "content_blocked" and error["client_msg_id"] == "s1"
+    assert error["category"] == "ILL_OBSCENE_GAMBLING_VIOLENCE"  # the category, never the term
     await sender.send_json_to({"type": "send", "group": group.code, "body": "刷单", "client_msg_id": "s2"})
     ack = await receive_type(sender, "ack")
     assert ack["message"]["status"] == "held" and ack["seq"] is None
