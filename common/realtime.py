@@ -23,12 +23,22 @@ def user_channel(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+async def once_more(call, *args):
+    """Call the channel layer, and once more if it fails: after a Redis restart the first command on each
+    pooled connection fails while the next one reconnects."""
+    try:
+        return await call(*args)
+    except Exception:
+        log.warning("channel layer call failed; trying once more", exc_info=True)
+        return await call(*args)
+
+
 def publish_now(channel_group: str, event: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(channel_group, event)
+        async_to_sync(once_more)(layer.group_send, channel_group, event)
     except Exception:  # a lost wake-up is recovered by resume; it must never undo a committed action
         log.exception("realtime publish to %s failed", channel_group)
 

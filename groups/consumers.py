@@ -22,7 +22,7 @@ from audit.models import NetworkLogKind
 from audit.services import network_log_write
 from common.actors import Actor
 from common.policies import PolicyDenied
-from common.realtime import group_channel, user_channel
+from common.realtime import group_channel, once_more, user_channel
 from groups import selectors, services
 from notifications import selectors as notification_selectors
 
@@ -50,10 +50,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
         self.actor = Actor.from_scope(self.scope)
         # The personal channel first: a join or leave between reading the groups and subscribing is not lost.
-        await self.channel_layer.group_add(user_channel(user.pk), self.channel_name)
+        await once_more(self.channel_layer.group_add, user_channel(user.pk), self.channel_name)
         self.groups_by_id: dict[int, str] = await database_sync_to_async(selectors.group_ids_for_user)(user)
         for group_id in self.groups_by_id:
-            await self.channel_layer.group_add(group_channel(group_id), self.channel_name)
+            await once_more(self.channel_layer.group_add, group_channel(group_id), self.channel_name)
         await self.accept()
         await database_sync_to_async(network_log_write)(actor=self.actor, kind=NetworkLogKind.WS_CONNECT)
         await self.send_json(
