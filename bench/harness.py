@@ -21,6 +21,13 @@ RESULTS = ROOT / "bench" / "results"
 
 
 _ADMIN_URL = ""
+BENCH_REDIS_DB = 12  # the tests use databases 13-15
+
+
+def bench_redis_url() -> str:
+    """The Redis of REDIS_URL (default the local one), database 12: the benchmarks' own."""
+    base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    return urlunsplit(urlsplit(base)._replace(path=f"/{BENCH_REDIS_DB}"))
 
 
 def setup_django(name: str = "qunzu_bench") -> None:

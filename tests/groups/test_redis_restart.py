@@ -88,9 +88,7 @@ async def _outcome(socket, timeout=5.0):
         return await socket.receive_output(timeout=timeout)
     except TimeoutError:
         return {"type": "timeout"}
-    except (
-        Exception
-    ) as exc:  # the consumer died: the server closes the socket (1011) and the client reconnects
+    except Exception as exc:  # the consumer died: the server closes the socket (1011), the client reconnects
         return {"type": "failed", "error": repr(exc)}
 
 
