@@ -176,3 +176,37 @@ def test_rate_refusal_is_429_with_retry_after_on_the_api(client, db, group, memb
     assert 1 <= int(response["Retry-After"]) <= 61 and response.json()["retry_after"] == int(
         response["Retry-After"]
     )
+
+
+# --- policy changes while connected ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_posting_suspension_and_closure_apply_to_the_next_frame(owner, member, group):
+    from identity import services as identity_services
+    from identity.models import RestrictionKind
+
+    staff = await database_sync_to_async(UserFactory)(is_staff=True)
+    socket, _, _ = await open_socket(member)
+    owner_socket, _, _ = await open_socket(owner)
+    await receive_type(socket, "hello")
+    await receive_type(owner_socket, "hello")
+    await database_sync_to_async(identity_services.account_restriction_add)(
+        actor=actor_for(staff),
+        user=member,
+        kind=RestrictionKind.POST,
+        until=timezone.now() + timedelta(hours=1),
+        reason_ref="case-9",
+    )
+    await socket.send_json_to(
+        {"type": "send", "group": group.code, "body": "还能发吗", "client_msg_id": "ps1"}
+    )
+    assert (await receive_type(socket, "error"))["code"] == "posting_suspended"
+    await database_sync_to_async(services.group_dissolve)(actor=actor_for(owner), group=group, reason="结束")
+    await owner_socket.send_json_to(
+        {"type": "send", "group": group.code, "body": "再见", "client_msg_id": "ps2"}
+    )
+    assert (await receive_type(owner_socket, "error"))["code"] == "group_not_active"
+    assert not await database_sync_to_async(Message.objects.filter(group=group).exists)()
+    await socket.disconnect()
+    await owner_socket.disconnect()
