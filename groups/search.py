@@ -23,6 +23,7 @@ from screening.normalize import fold
 _SEGMENT = re.compile(r"[^\W_]+")  # letters and digits of any script, split at spaces and punctuation
 MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
 MAX_QUERY_TERMS = 32
+MAX_WORD = 64  # characters kept of a long word (PostgreSQL refuses lexemes over 2047 bytes)
 
 
 def _runs(text: str):
@@ -32,7 +33,7 @@ def _runs(text: str):
         for is_pairs, chars in itertools.groupby(folded, key=lambda ch: unicodedata.category(ch) == "Lo"):
             run = "".join(ch for ch in chars if ch not in "'\\")
             if run:
-                yield ("pairs" if is_pairs else "word"), run
+                yield ("pairs", run) if is_pairs else ("word", run[:MAX_WORD])
 
 
 def _pairs(run: str) -> list[str]:

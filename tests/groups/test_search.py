@@ -79,3 +79,10 @@ def test_search_api_and_page_for_members_only(client, history, group, member, ou
     client.force_login(outsider)
     assert client.get(f"/groups/{group.code}/search/", {"q": "图书馆"}).status_code == 404
     assert client.get(f"/api/groups/{group.code}/messages/search/", {"q": "图书馆"}).status_code == 404
+
+
+def test_a_very_long_word_is_stored_and_searchable_by_its_beginning(db, member, group):
+    word = "ж" * 1500  # 3,000 bytes: more than PostgreSQL takes in one lexeme
+    message = _send(member, group, f"{word} 你好", "long1")
+    assert _bodies(selectors.message_search(group, "жжж")) == [message.body]
+    assert _bodies(selectors.message_search(group, "你好")) == [message.body]
