@@ -9,10 +9,9 @@ from common.policies import PolicyDenied
 
 def exception_handler(exc, context):
     if isinstance(exc, PolicyDenied):
-        body = {"code": exc.code, "detail": exc.message}
+        body = {**exc.extra, "code": exc.code, "detail": exc.message}
         if exc.action_url:
             body["action_url"] = exc.action_url
-        body.update(exc.extra)
         if exc.retry_after is not None:  # a rate: 429 with the wait, as HTTP clients expect
             body["retry_after"] = exc.retry_after
             return Response(

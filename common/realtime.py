@@ -23,13 +23,21 @@ def user_channel(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def _is_connection_error(exc: Exception) -> bool:
+    # redis-py's ConnectionError is not the built-in one; both mean the command did not reach the server.
+    return isinstance(exc, (ConnectionError, OSError)) or type(exc).__name__ == "ConnectionError"
+
+
 async def once_more(call, *args):
-    """Call the channel layer, and once more if it fails: after a Redis restart the first command on each
-    pooled connection fails while the next one reconnects."""
+    """Call the channel layer, and once more if the connection failed: after a Redis restart the first
+    command on each pooled connection fails while the next one reconnects. Other failures are not retried,
+    so nothing is delivered twice."""
     try:
         return await call(*args)
-    except Exception:
-        log.warning("channel layer call failed; trying once more", exc_info=True)
+    except Exception as exc:
+        if not _is_connection_error(exc):
+            raise
+        log.warning("channel layer connection failed; trying once more", exc_info=True)
         return await call(*args)
 
 

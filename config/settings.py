@@ -280,6 +280,7 @@ CHAT_HISTORY_PAGE_MAX = env.int("CHAT_HISTORY_PAGE_MAX", default=200)
 CHAT_RECALL_SECONDS = env.int("CHAT_RECALL_SECONDS", default=120)
 # At most this many members are notified of one message's @mentions.
 CHAT_MENTIONS_MAX = env.int("CHAT_MENTIONS_MAX", default=20)
+CHAT_SEARCHES_PER_MINUTE = env.int("CHAT_SEARCHES_PER_MINUTE", default=30)
 # Only the benchmark settings enable the bare echo socket route.
 CHAT_BENCH_ECHO_ROUTE = False
 

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.actors import Actor, Door
-from groups import policies, selectors, services
+from groups import policies, search, selectors, services
 from groups.models import (
     ChatGroup,
     GroupStatus,
@@ -63,6 +63,19 @@ class MessageOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=["visible", "held", "removed", "recalled"])
     mentions = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of members @named.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable, machine-readable reason (the same through every door).")
+    detail = serializers.CharField()
+    action_url = serializers.CharField(required=False, help_text="Where the person can fix it, if they can.")
+    retry_after = serializers.IntegerField(required=False, help_text="Seconds to wait (429 only).")
+    category = serializers.CharField(
+        required=False, help_text="Screening's reason category (content_blocked)."
+    )
+
+
+ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 429: ErrorSerializer}
 
 
 class GroupListApi(APIView):
@@ -120,7 +133,7 @@ class MessageApi(APIView):
         operation_id="messages_send",
         summary="Send a message (idempotent per client_msg_id)",
         request=SendInputSerializer,
-        responses={201: MessageOutputSerializer, 200: MessageOutputSerializer},
+        responses={201: MessageOutputSerializer, 200: MessageOutputSerializer, **ERRORS},
     )
     def post(self, request, code):
         actor = Actor.from_request(request, door=Door.API)
@@ -141,14 +154,6 @@ class MessageApi(APIView):
 
 
 # --- management (R8.5, R9.2): the owner's and admins' powers, through the same services as the pages ---
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable, machine-readable reason (the same through every door).")
-    detail = serializers.CharField()
-
-
-ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
 
 class MemberOutputSerializer(serializers.Serializer):
@@ -596,6 +601,7 @@ class MessageSearchApi(ManagementApi):
     def get(self, request, code):
         group = selectors.group_get_for_actor(self.actor(), code)
         data = self.validated(self.InputSerializer, request.query_params)
+        search.require_search_budget(request.user)
         found = selectors.message_search(group, data["q"], before=data.get("before"))
         return Response([selectors.message_payload(m) for m in found])
 

@@ -182,15 +182,17 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         return value
 
     async def _on_recall(self, content):
-        seq = self._seq(content)
-        code = await database_sync_to_async(self._recall)(_text(content.get("group")), seq)
-        await self.send_json({"type": "recalled", "group": code, "seq": seq})
+        """Answered by the ``recalled`` broadcast, which reaches the sender's sockets too."""
+        await database_sync_to_async(self._recall)(_text(content.get("group")), self._seq(content))
 
-    def _recall(self, code: str, seq: int) -> str:
+    def _recall(self, code: str, seq: int) -> None:
         actor = self._fresh_actor()
         group = selectors.group_get_for_actor(actor, code)
-        services.message_recall(actor=actor, message=selectors.message_get(group, seq))
-        return group.code
+        try:
+            message = selectors.message_get(group, seq)
+        except Http404:
+            raise PolicyDenied("message_not_found", _("There is no such message in this group.")) from None
+        services.message_recall(actor=actor, message=message)
 
     async def _on_read(self, content):
         seq = self._seq(content)
@@ -262,9 +264,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._drop_group_by_code(event["group"])
             return
         if event["group"] in self.groups_by_id.values():
-            await self.send_json(
-                {"type": "member", "group": event["group"], "event": event["event"], "user": event["user"]}
-            )
+            frame = {
+                "type": "member",
+                "group": event["group"],
+                "event": event["event"],
+                "user": event["user"],
+            }
+            if "until" in event:
+                frame["until"] = event["until"]
+            await self.send_json(frame)
 
     async def membership_joined(self, event):
         group = event["group"]

@@ -31,6 +31,10 @@ def can_view(user, group: ChatGroup) -> Decision:
     return ALLOW
 
 
+def require_view(user, group: ChatGroup) -> None:
+    can_view(user, group).require()
+
+
 def can_create_group(user, category: GroupCategory | None = None) -> Decision:
     """R6.2, R11.2, R8.4: creating a group is publishing; a user barred from creating groups may not; the
     category asks for a credit level and must be open to the creator's level."""
@@ -367,10 +371,10 @@ def can_recall(user, message) -> Decision:
     inactive = _not_active(message.group)
     if inactive is not None:
         return inactive
+    if message.status != MessageStatus.VISIBLE:
+        return deny("not_recallable", _("This message can no longer be recalled."))
     window = settings.CHAT_RECALL_SECONDS
-    if message.status != MessageStatus.VISIBLE or message.created_at < timezone.now() - timedelta(
-        seconds=window
-    ):
+    if message.created_at < timezone.now() - timedelta(seconds=window):
         return deny(
             "recall_window_passed",
             _("A message can be recalled within %(minutes)s minutes of sending it.")

@@ -3,8 +3,10 @@
 Chinese has no spaces between words and a segmenter's guess at a query can differ from its guess at the
 text, so the text is indexed as overlapping character pairs instead (the technique of pg_bigm): 微信支付
 becomes 微信 信支 支付 付, each with its position, and a query of three or more characters is the phrase
-of its pairs (信支 <-> 支付). Any substring of two or more characters is found, none is missed; a single
-character is a prefix query. Letters with case and digits form ordinary words, found by prefix. Both
+of its pairs (信支 <-> 支付). Any substring of two or more characters is found (PostgreSQL keeps the first
+256 positions of each lexeme, so a pair repeated more often than that in one message is found near its
+first occurrences only); a single character is a prefix query. Invisible characters (zero-width, combining
+marks) do not split a word. Letters with case and digits form ordinary words, found by prefix. Both
 sides go through the screening fold first, so traditional and simplified, full-width and half-width, and
 upper and lower case find each other.
 
@@ -18,6 +20,11 @@ import itertools
 import re
 import unicodedata
 
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from common import ratelimit
+from common.policies import PolicyDenied
 from screening.normalize import fold
 
 _SEGMENT = re.compile(r"[^\W_]+")  # letters and digits of any script, split at spaces and punctuation
@@ -26,11 +33,19 @@ MAX_QUERY_TERMS = 32
 MAX_WORD = 64  # characters kept of a long word (PostgreSQL refuses lexemes over 2047 bytes)
 
 
+_INVISIBLE = frozenset(("Mn", "Mc", "Me", "Cf"))  # marks and format characters: nothing to split at
+
+
 def _runs(text: str):
-    """(kind, run) pairs: ``pairs`` for letters without case (CJK, kana, hangul), ``word`` for the rest."""
-    for segment in _SEGMENT.findall(text or ""):
+    """(kind, run) pairs: ``pairs`` for letters without case (CJK, kana, hangul, and modifiers such as ー
+    and 々), ``word`` for the rest."""
+    composed = unicodedata.normalize("NFC", text or "")
+    visible = "".join(ch for ch in composed if unicodedata.category(ch) not in _INVISIBLE)
+    for segment in _SEGMENT.findall(visible):
         folded = fold(segment)
-        for is_pairs, chars in itertools.groupby(folded, key=lambda ch: unicodedata.category(ch) == "Lo"):
+        for is_pairs, chars in itertools.groupby(
+            folded, key=lambda ch: unicodedata.category(ch) in ("Lo", "Lm")
+        ):
             run = "".join(ch for ch in chars if ch not in "'\\")
             if run:
                 yield ("pairs", run) if is_pairs else ("word", run[:MAX_WORD])
@@ -64,3 +79,14 @@ def query_expression(text: str) -> str:
         if len(terms) == MAX_QUERY_TERMS:
             break
     return " & ".join(f"({term})" for term in terms)
+
+
+def require_search_budget(user) -> None:
+    """Searching reads much of a group's history: ``CHAT_SEARCHES_PER_MINUTE`` per member, every door."""
+    wait = ratelimit.consume(f"chat:search:{user.pk}", limit=settings.CHAT_SEARCHES_PER_MINUTE, window=60)
+    if wait:
+        raise PolicyDenied(
+            "rate_limited",
+            _("Too many searches at once. Wait %(wait)d seconds.") % {"wait": wait},
+            retry_after=wait,
+        )

@@ -108,6 +108,9 @@ def message_list(group: ChatGroup, *, after: int | None = None, before: int | No
     return list(reversed(messages.order_by("-seq")[:limit]))
 
 
+HIDDEN_STATUSES = (MessageStatus.REMOVED, MessageStatus.RECALLED)
+
+
 def message_payload(message: Message, *, sender_role: str | None = None) -> dict:
     """The one shape of a message for sockets, the API and the page script."""
     return {
@@ -120,10 +123,12 @@ def message_payload(message: Message, *, sender_role: str | None = None) -> dict
             "nickname": message.sender.display_name,
             "role": sender_role or getattr(message, "sender_role", None) or "member",
         },
-        "body": message.body if message.status == MessageStatus.VISIBLE else "",
+        # Removed and recalled messages keep their place, not their text (the record keeps it as evidence);
+        # a held one is shown to its author only, who sees what they wrote.
+        "body": "" if message.status in HIDDEN_STATUSES else message.body,
         "created_at": message.created_at.isoformat(),
         "status": message.status,
-        "mentions": message.mentions if message.status == MessageStatus.VISIBLE else [],
+        "mentions": [] if message.status in HIDDEN_STATUSES else message.mentions,
     }
 
 
@@ -138,27 +143,53 @@ def message_get(group: ChatGroup, seq: int) -> Message:
 SEARCH_PAGE = 20
 
 
+SEARCH_RECENT_WINDOW = 5000  # messages read in order before the index is asked
+
+
 def message_search(group: ChatGroup, text: str, *, before: int | None = None, limit: int = SEARCH_PAGE):
     """Shown messages of the group matching ``text`` (Chinese by character pairs, see groups.search),
-    newest first; ``before`` pages back. The embedded SQLite default matches the plain substring."""
+    newest first; ``before`` pages back. The embedded SQLite default matches the plain substring.
+
+    On PostgreSQL the latest few thousand messages are read in order first, which answers common words
+    at once; only when they hold fewer than a page is the GIN index asked for the rest, which answers
+    rare words (and words that are not there) without reading the group's whole history."""
     messages = Message.objects.filter(group=group, status=MessageStatus.VISIBLE).select_related(
         "group", "sender"
     )
-    if connection.vendor == "postgresql":
-        query = search.query_expression(text)
-        if not query:
-            return []
-        matches = RawSQL(
-            "groups_message.search_text::tsvector @@ %s::tsquery", [query], output_field=BooleanField()
-        )
-        messages = messages.alias(matches=matches).filter(matches=True)
-    else:
+    if connection.vendor != "postgresql":
         if not text.strip():
             return []
         messages = messages.filter(body__icontains=text.strip())
-    if before is not None:
-        messages = messages.filter(seq__lt=before)
-    return list(messages.order_by("-seq")[:limit])
+        if before is not None:
+            messages = messages.filter(seq__lt=before)
+        return list(messages.order_by("-seq")[:limit])
+    query = search.query_expression(text)
+    if not query:
+        return []
+    last_seq = ChatGroup.objects.values_list("last_seq", flat=True).get(pk=group.pk)  # not the caller's copy
+    upper = min(before if before is not None else last_seq + 1, last_seq + 1)
+    window_start = max(upper - SEARCH_RECENT_WINDOW, 0)
+    matches = RawSQL(
+        "groups_message.search_text::tsvector @@ %s::tsquery", [query], output_field=BooleanField()
+    )
+    found = list(
+        messages.filter(seq__lt=upper, seq__gte=window_start)
+        .alias(matches=matches)
+        .filter(matches=True)
+        .order_by("-seq")[:limit]
+    )
+    if len(found) == limit or window_start == 0:
+        return found
+    with connection.cursor() as cursor:  # MATERIALIZED: the planner must use the index, not walk the group
+        cursor.execute(
+            "WITH hits AS MATERIALIZED ("
+            " SELECT id, seq FROM groups_message"
+            " WHERE search_text::tsvector @@ %s::tsquery AND group_id = %s AND status = %s AND seq < %s)"
+            " SELECT id FROM hits ORDER BY seq DESC LIMIT %s",
+            [query, group.pk, MessageStatus.VISIBLE, window_start, limit - len(found)],
+        )
+        older = [row[0] for row in cursor.fetchall()]
+    return found + list(messages.filter(pk__in=older).order_by("-seq"))
 
 
 def pinned_payload(group: ChatGroup) -> dict | None:

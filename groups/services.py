@@ -5,6 +5,7 @@ Order inside each: policy → write → audit in the same transaction → publis
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.models import NetworkLogKind
 from audit.services import audit_record, network_log_write
+from common import ratelimit
 from common.actors import Actor
 from common.policies import PolicyDenied
 from common.realtime import group_channel, publish_on_commit, user_channel
@@ -329,6 +331,9 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
     membership_role = (
         Membership.objects.filter(group=group, user=actor.user).values_list("role", flat=True).first()
     )
+    # Read before the group's row is locked for the sequence number: a large group's other senders wait
+    # only for the insert.
+    mentioned = [] if verdict.held else _mentioned_members(group, body, actor.user)
     try:
         with transaction.atomic():
             if verdict.held:  # R10.1: kept for its author and the reviewers; the group sees nothing
@@ -338,7 +343,6 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
                 ChatGroup.objects.filter(pk=group.pk).update(last_seq=F("last_seq") + 1)
                 seq = ChatGroup.objects.values_list("last_seq", flat=True).get(pk=group.pk)
                 status = MessageStatus.VISIBLE
-            mentioned = _mentioned_members(group, body, actor.user) if status == MessageStatus.VISIBLE else []
             message = Message.objects.create(
                 group=group,
                 seq=seq,
@@ -359,6 +363,10 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
                 detail={"seq": seq, "status": status},
             )
             if status == MessageStatus.VISIBLE:
+                # The sender has read their own message: it never counts as unread for them.
+                Membership.objects.filter(group=group, user=actor.user, last_read_seq__lt=seq).update(
+                    last_read_seq=seq
+                )
                 payload = message_payload(message, sender_role=membership_role)
                 publish_on_commit(group_channel(group.pk), {"type": "chat.message", "message": payload})
                 _notify_mentioned(actor, group, message, mentioned)
@@ -372,33 +380,39 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
 
 
 def _mentioned_members(group: ChatGroup, body: str, sender) -> list[tuple[int, str]]:
-    """Members named as ``@nickname`` (longest nickname first, so @张伟伟 is not also @张伟)."""
+    """Members named as ``@nickname`` followed by a space, punctuation or the end (longest nickname first,
+    so @张伟伟 is not also @张伟; every member of a shared nickname is named)."""
     if "@" not in body:
         return []
     members = (
         Membership.objects.filter(group=group, left_at__isnull=True)
         .exclude(user=sender)
+        .exclude(user__nickname="")
         .values_list("user_id", "user__nickname")
     )
+    by_nickname: dict[str, list[int]] = {}
+    for user_id, nickname in members:
+        by_nickname.setdefault(nickname, []).append(user_id)
     found, rest = [], body
-    for user_id, nickname in sorted(members, key=lambda row: -len(row[1] or "")):
-        if nickname and f"@{nickname}" in rest:
-            found.append((user_id, nickname))
-            rest = rest.replace(f"@{nickname}", "\0")
-            if len(found) == settings.CHAT_MENTIONS_MAX:
+    for nickname in sorted(by_nickname, key=len, reverse=True):
+        pattern = re.compile(re.escape(f"@{nickname}") + r"(?![^\W_])")
+        if pattern.search(rest):
+            rest = pattern.sub(" ", rest)
+            found.extend((user_id, nickname) for user_id in by_nickname[nickname])
+            if len(found) >= settings.CHAT_MENTIONS_MAX:
                 break
-    return found
+    return found[: settings.CHAT_MENTIONS_MAX]
 
 
 def _notify_mentioned(actor: Actor, group: ChatGroup, message: Message, mentioned) -> None:
     if not mentioned:
         return
     users = get_user_model().objects.in_bulk([user_id for user_id, _nickname in mentioned])
+    # No excerpt: a notice outlives a recall or a removal, the message's text must not.
     context = {
         "group": group.code,
         "group_name": group.name,
         "who": actor.user.display_name,
-        "excerpt": message.body[:120],
         "seq": message.seq,
     }
     for user in users.values():
@@ -440,6 +454,7 @@ def message_recall(*, actor: Actor, message: Message) -> Message:
 def membership_mark_read(*, actor: Actor, group: ChatGroup, seq: int) -> int:
     """The member has seen the group up to ``seq`` (never beyond its last message, never backwards);
     their other tabs are told, so the unread badge clears everywhere. Returns the read position."""
+    policies.require_view(actor.user, group)
     last = ChatGroup.objects.values_list("last_seq", flat=True).get(pk=group.pk)
     seq = max(0, min(int(seq), last))
     moved = Membership.objects.filter(
@@ -454,21 +469,8 @@ def _require_within_rate(user) -> None:
     """R7.3: messages per minute follow the sender's credit level. The first message opens a one-minute
     window in the shared cache (every process counts together); the refusal says how long to wait."""
     limit = capabilities_for(user).messages_per_minute
-    now = time.time()
-    key = f"chat:rate:{user.pk}"
-    cache.add(f"{key}:start", now, 60)
-    cache.add(key, 0, 60)
-    try:
-        sent = cache.incr(key)
-    except ValueError:  # the window ended between add and incr
-        cache.set(f"{key}:start", now, 60)
-        cache.set(key, 1, 60)
-        sent = 1
-    if sent == 1:  # a counter created by incr itself (the key expired in between) must expire too
-        cache.touch(key, 60)
-    if sent > limit:
-        started = cache.get(f"{key}:start") or now
-        wait = max(1, int(60 - (now - started)) + 1)
+    wait = ratelimit.consume(f"chat:rate:{user.pk}", limit=limit, window=60)
+    if wait:
         raise PolicyDenied(
             "rate_limited",
             _("At your credit level you may send %(limit)d messages a minute. Wait %(wait)d seconds.")
@@ -938,13 +940,18 @@ def join_request_decide(*, actor: Actor, join_request: JoinRequest, approve: boo
 
 
 def _membership_add(group: ChatGroup, user, *, rules_accepted: bool) -> Membership:
-    """Inside the caller's transaction, with the group row locked."""
+    """Inside the caller's transaction, with the group row locked. The history before the join is not
+    unread for the newcomer."""
     membership, created = Membership.objects.select_for_update().get_or_create(
-        group=group, user=user, defaults={"role": Role.MEMBER}
+        group=group, user=user, defaults={"role": Role.MEMBER, "last_read_seq": group.last_seq}
     )
     if not created:
         Membership.objects.filter(pk=membership.pk).update(
-            left_at=None, role=Role.MEMBER, joined_at=timezone.now(), muted_until=None
+            left_at=None,
+            role=Role.MEMBER,
+            joined_at=timezone.now(),
+            muted_until=None,
+            last_read_seq=group.last_seq,
         )
     if rules_accepted:
         Membership.objects.filter(pk=membership.pk).update(rules_accepted_at=timezone.now())
@@ -1050,9 +1057,19 @@ def group_activity_compute(*, actor: Actor) -> int:
 def message_pin(*, actor: Actor, message: Message | None, group: ChatGroup) -> ChatGroup:
     """R9.2: the owner and admins pin a message for everyone (``None`` unpins)."""
     policies.require_manage(actor.user, group)
-    if message is not None and (message.group_id != group.pk or message.status != MessageStatus.VISIBLE):
-        raise PolicyDenied("not_pinnable", _("Only a message shown in this group can be pinned."))
+    not_pinnable = PolicyDenied("not_pinnable", _("Only a message shown in this group can be pinned."))
+    if message is not None and message.group_id != group.pk:
+        raise not_pinnable
     with transaction.atomic():
+        if message is not None:  # locked and read again: a recall or removal at this moment wins
+            message = (
+                Message.objects.select_for_update(of=("self",))
+                .select_related("group", "sender")
+                .filter(pk=message.pk, status=MessageStatus.VISIBLE)
+                .first()
+            )
+            if message is None:
+                raise not_pinnable
         ChatGroup.objects.filter(pk=group.pk).update(pinned_message=message)
         audit_record(
             actor=actor,

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from common.actors import Actor
 from common.policies import PolicyDenied, deny
-from groups import policies, selectors, services
+from groups import policies, search, selectors, services
 from groups.forms import GroupCreateForm, GroupReviewForm, MessageForm
 from groups.forms_manage import JoinForm
 from groups.models import JoinMode, JoinRequest, JoinRequestStatus
@@ -86,7 +86,9 @@ def group_chat(request, code):
             "held": selectors.messages_held_for_author(group, request.user),
             "member_count": selectors.group_member_count(group),
             "members": members[:200],
-            "member_names": [m.user.display_name for m in members if m.user_id != request.user.pk],
+            "member_names": sorted(
+                {m.user.nickname for m in members if m.user_id != request.user.pk and m.user.nickname}
+            ),
             "recall_seconds": settings.CHAT_RECALL_SECONDS,
             "can_manage": policies.can_manage(request.user, group).allowed,
             "can_manage_invite": policies.can_manage_invite(request.user, group).allowed,
@@ -124,13 +126,21 @@ def group_search(request, code):
         before = int(request.GET["before"]) if request.GET.get("before") else None
     except ValueError:
         before = None
-    found = selectors.message_search(group, query, before=before) if query else []
+    refusal = None
+    found = []
+    if query:
+        try:
+            search.require_search_budget(request.user)
+            found = selectors.message_search(group, query, before=before)
+        except PolicyDenied as exc:
+            refusal = exc.message
     return render(
         request,
         "groups/search.html",
         {
             "group": group,
             "query": query,
+            "refusal": refusal,
             "results": found,
             "more": len(found) == selectors.SEARCH_PAGE,
             "next_before": found[-1].seq if found else None,

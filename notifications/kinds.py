@@ -146,7 +146,7 @@ register(
     Kind(
         "chat.mentioned",
         _("{who} mentioned you in {group_name}"),
-        "{excerpt}",  # the member's own words, shown as they wrote them
+        _("Open the group to read the message."),
         link="/groups/{group}/",
     )
 )

@@ -1048,6 +1048,9 @@ ZH = {
     "Nothing found for “%(query)s”.": "没有找到“%(query)s”。",
     "Earlier results": "更早的结果",
     "Chinese text is found by any part of a phrase, traditional or simplified; other words by their beginning.": "中文可按句中任意部分查找，繁简通用；其他文字按词的开头查找。",
+    "There is no such message in this group.": "本群没有这条消息。",
+    "Too many searches at once. Wait %(wait)d seconds.": "搜索太频繁，请等待 %(wait)d 秒。",
+    "Open the group to read the message.": "打开群聊查看消息。",
 }
 PLURALS = {
     "%(n)d second": "%(n)d 秒",
@@ -1092,7 +1095,7 @@ def fill(path: Path) -> list[str]:
                 missing.append(msgid)
                 continue
             entry = re.sub(r'msgstr\[0\] ".*"', f"msgstr[0] {_quote(zh)}", entry)
-            entry = re.sub(r'msgstr\[1\] ".*"', f"msgstr[1] {_quote(zh)}", entry)
+            entry = re.sub(r'\nmsgstr\[1\] ".*"', "", entry)  # Chinese has one form (nplurals=1)
         else:
             zh = ZH.get(msgid)
             if zh is None:

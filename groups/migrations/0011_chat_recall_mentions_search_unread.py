@@ -2,20 +2,31 @@
 
 from django.db import migrations, models
 
-SEARCH_INDEX = "groups_message_search_gin"
+BATCH = 2000
 
 
-def create_search_index(apps, schema_editor):
-    """PostgreSQL only: a GIN index over the lexemes (the embedded SQLite default searches by substring)."""
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {SEARCH_INDEX} ON groups_message USING gin ((search_text::tsvector))"
+def backfill(apps, schema_editor):
+    """Messages sent before this migration become searchable, and what members had before it does not
+    count as unread."""
+    from django.db.models import OuterRef, Subquery
+
+    from groups.search import document_lexemes
+
+    Message = apps.get_model("groups", "Message")
+    Membership = apps.get_model("groups", "Membership")
+    ChatGroup = apps.get_model("groups", "ChatGroup")
+    last_pk = 0
+    while True:
+        batch = list(
+            Message.objects.filter(pk__gt=last_pk, search_text="").order_by("pk").values_list("pk", "body")[:BATCH]
         )
-
-
-def drop_search_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {SEARCH_INDEX}")
+        if not batch:
+            break
+        for pk, body in batch:
+            Message.objects.filter(pk=pk).update(search_text=document_lexemes(body))
+        last_pk = batch[-1][0]
+    last_seq = ChatGroup.objects.filter(pk=OuterRef("group_id")).values("last_seq")[:1]
+    Membership.objects.update(last_read_seq=Subquery(last_seq))
 
 
 class Migration(migrations.Migration):
@@ -50,5 +61,5 @@ class Migration(migrations.Migration):
             name='status',
             field=models.CharField(choices=[('visible', 'visible'), ('held', 'held for review'), ('removed', 'removed'), ('recalled', 'recalled by the sender')], default='visible', max_length=12, verbose_name='status'),
         ),
-        migrations.RunPython(create_search_index, drop_search_index),
+        migrations.RunPython(backfill, migrations.RunPython.noop),
     ]

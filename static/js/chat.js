@@ -39,7 +39,6 @@
   let resumeAgain = false; // a gap was seen while a resume was already on its way
   let readSent = 0;
   let readTimer = null;
-  let pongTimer = null;
 
   // --- formatting ------------------------------------------------------------------------------------
 
@@ -47,6 +46,14 @@
     const d = new Date(iso);
     if (isNaN(d)) return "";
     return d.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: tz });
+  }
+
+  // A time today, or a date and time (a mute can last days).
+  function moment(iso) {
+    if (dayKey(iso) === dayKey(new Date().toISOString())) return clock(iso);
+    return new Date(iso).toLocaleString(lang, {
+      month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false, timeZone: tz,
+    });
   }
 
   function dayKey(iso) {
@@ -348,6 +355,16 @@
     socket.send(JSON.stringify({ type: "read", group: current, seq: lastSeq }));
   }
 
+  function sidebarItem(code) {
+    return groupList.querySelector(`li[data-group="${code}"]`);
+  }
+
+  // The group list's preview must not keep text that was recalled or removed.
+  function hidePreview(code, seq, text) {
+    const li = sidebarItem(code);
+    if (li && Number(li.dataset.lastSeq) === seq) li.querySelector(".g-last").textContent = text;
+  }
+
   function setBadge(code, count) {
     const li = groupList.querySelector(`li[data-group="${code}"]`);
     if (!li) return;
@@ -361,6 +378,7 @@
     if (!li) return;
     li.querySelector(".g-last").textContent = (m.sender ? m.sender.nickname + ": " : "") + m.body.slice(0, 40);
     li.querySelector(".g-time").textContent = clock(m.created_at);
+    li.dataset.lastSeq = String(m.seq);
     if (m.group !== current && m.sender.id !== me) {
       setBadge(m.group, Number(li.querySelector(".badge").textContent || 0) + 1);
     }
@@ -396,7 +414,7 @@
     const li = document.createElement("li");
     li.className = "system";
     let text = frame.user.nickname + " " + t(MEMBER_EVENTS[frame.event]);
-    if (frame.event === "muted" && frame.until) text += " " + clock(frame.until);
+    if (frame.event === "muted" && frame.until) text += " " + moment(frame.until);
     li.textContent = text;
     list.append(li);
     scrollDown(false);
@@ -492,16 +510,21 @@
     ack(frame) { frame.message.status === "held" ? markHeld(frame.message) : accept(frame.message); },
     message(frame) { accept(frame.message); updateSidebar(frame.message); },
     removed(frame) {
+      hidePreview(frame.group, frame.seq, t("Removed"));
       if (!list || frame.group !== current) return;
       const li = list.querySelector(`li.msg[data-seq="${frame.seq}"]`);
       if (li) markRemoved(li);
     },
     recalled(frame) {
+      hidePreview(frame.group, frame.seq, t("Recalled"));
       if (!list || frame.group !== current) return;
       const li = list.querySelector(`li.msg[data-seq="${frame.seq}"]`);
       if (li && !li.classList.contains("recalled")) markRecalled(li);
     },
-    read(frame) { if (frame.group !== current) setBadge(frame.group, 0); },
+    read(frame) {
+      const li = sidebarItem(frame.group);
+      if (li && frame.group !== current) setBadge(frame.group, Math.max(0, Number(li.dataset.lastSeq || 0) - frame.seq));
+    },
     pinned(frame) { if (frame.group === current) showPinned(frame.message); },
     history(frame) {
       if (frame.group !== current) return;
@@ -524,8 +547,19 @@
       if (frame.group === current) resumeInFlight = false; // a refused resume must not block the next
       showNotice(frame.message);
     },
-    pong() { clearTimeout(pongTimer); },
+    pong() { clearTimeout(pongTimer); pongTimer = null; },
   };
+
+  let pongTimer = null;
+
+  // Give up on the current socket at once (offline, or a ping unanswered): no waiting for a closing
+  // handshake that may never come.
+  function dropSocket() {
+    clearTimeout(pongTimer);
+    pongTimer = null;
+    if (socket) { const old = socket; socket = null; old.close(); }
+    connectionLost();
+  }
 
   function connectionLost() {
     document.body.dataset.socket = "closed";
@@ -539,6 +573,9 @@
     socket = ws;
     document.body.dataset.socket = "connecting";
     ws.addEventListener("open", () => {
+      if (socket !== ws) return;
+      clearTimeout(pongTimer);
+      pongTimer = null;
       attempts = 0;
       resumeInFlight = false;
       resumeAgain = false;
@@ -562,19 +599,22 @@
     });
   }
 
-  // A connection can die without a close (a phone changing networks): a ping unanswered in 10 s ends it.
+  // A connection can die without a close (a phone changing networks): a ping unanswered in 10 s ends it,
+  // and a new one is opened at once.
   setInterval(() => {
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    socket.send(JSON.stringify({ type: "ping" }));
-    clearTimeout(pongTimer);
-    pongTimer = setTimeout(() => { if (socket) socket.close(); }, 10000);
+    if (!socket || socket.readyState !== WebSocket.OPEN || pongTimer) return;
+    const pinged = socket;
+    pinged.send(JSON.stringify({ type: "ping" }));
+    pongTimer = setTimeout(() => {
+      pongTimer = null;
+      if (socket !== pinged) return;
+      dropSocket();
+      connect();
+    }, 10000);
   }, 25000);
 
   // The browser knows when the network goes: stop using the socket at once, and come back at once.
-  window.addEventListener("offline", () => {
-    if (socket) { const old = socket; socket = null; old.close(); }
-    connectionLost();
-  });
+  window.addEventListener("offline", dropSocket);
   window.addEventListener("online", () => {
     if (!socket || socket.readyState === WebSocket.CLOSED || socket.readyState === WebSocket.CLOSING) {
       attempts = 0;
@@ -619,7 +659,7 @@
 
   function chooseMention(name) {
     const caret = input.selectionStart;
-    const before = input.value.slice(0, caret).replace(/@([^\s@]{0,32})$/, "@" + name + " ");
+    const before = input.value.slice(0, caret).replace(/@([^\s@]{0,32})$/, () => "@" + name + " ");
     input.value = before + input.value.slice(caret);
     input.selectionStart = input.selectionEnd = before.length;
     hideMentions();

@@ -36,6 +36,7 @@ PUBLIC_OF["common"] = {
     "sms",
     "crypto",
     "reasons",
+    "ratelimit",
 }
 # Pure domain rules with no state, which other apps need as they are (validation, masking, codes).
 PUBLIC_OF["identity"] |= {"idnumber"}

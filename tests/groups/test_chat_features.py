@@ -210,3 +210,147 @@ async def test_posting_suspension_and_closure_apply_to_the_next_frame(owner, mem
     assert not await database_sync_to_async(Message.objects.filter(group=group).exists)()
     await socket.disconnect()
     await owner_socket.disconnect()
+
+
+# --- review findings -------------------------------------------------------------------------------------
+
+
+def test_mention_notice_carries_no_text_that_could_be_recalled(db, owner, member, group):
+    message = _send(owner, group, "@成员 秘密口令是1234", "rv1")
+    services.message_recall(actor=actor_for(owner), message=message)
+    notice = Notification.objects.get(kind="chat.mentioned", recipient=member)
+    assert "1234" not in str(notice.context)
+    from notifications import selectors as notification_selectors
+
+    rendered = notification_selectors.render(
+        {"kind": notice.kind, "context": notice.context, "id": notice.pk, "created_at": notice.created_at}
+    )
+    assert "1234" not in rendered["title"] + rendered["body"]
+
+
+def test_mentions_need_a_boundary_and_name_every_holder_of_a_nickname(db, owner, group):
+    bob, bobby, twin = UserFactory(nickname="Bob"), UserFactory(nickname="Bobby"), UserFactory(nickname="Bob")
+    for user in (bob, twin):
+        services.membership_join(actor=actor_for(user), group=group, invite_token=group.invite_token)
+    assert _send(owner, group, "hi @Bobby!", "rv2").mentions == []  # Bobby is not in the group
+    assert sorted(_send(owner, group, "hi @Bob, see you", "rv3").mentions) == sorted([bob.pk, twin.pk])
+    assert bobby.pk not in _send(owner, group, "@Bob", "rv4").mentions
+
+
+def test_pin_loses_to_a_recall_that_came_first(db, owner, member, group):
+    message = _send(member, group, "要撤回的话", "rv5")
+    stale = Message.objects.get(pk=message.pk)
+    services.message_recall(actor=actor_for(member), message=message)
+    with pytest.raises(PolicyDenied) as info:
+        services.message_pin(actor=actor_for(owner), message=stale, group=group)
+    assert info.value.code == "not_pinnable"
+    assert ChatGroup.objects.get(pk=group.pk).pinned_message_id is None
+
+
+def test_recalling_a_removed_message_says_so(db, owner, member, group):
+    message = _send(member, group, "被删了", "rv6")
+    services.message_remove(actor=actor_for(owner), message=message)
+    with pytest.raises(PolicyDenied) as info:
+        services.message_recall(actor=actor_for(member), message=Message.objects.get(pk=message.pk))
+    assert info.value.code == "not_recallable"
+
+
+def test_unread_starts_at_the_join_and_never_counts_ones_own(db, owner, member, group):
+    for n in range(5):
+        _send(owner, group, f"历史{n}", f"rv7-{n}")
+    newcomer = UserFactory()
+    services.membership_join(actor=actor_for(newcomer), group=group, invite_token=group.invite_token)
+    unread = {g.code: g.unread for g in selectors.group_list_for_user(newcomer)}
+    assert unread[group.code] == 0
+    assert {g.code: g.unread for g in selectors.group_list_for_user(owner)}[group.code] == 0
+    with pytest.raises(PolicyDenied):
+        services.membership_mark_read(actor=actor_for(UserFactory()), group=group, seq=1)
+
+
+def test_migration_backfill_makes_old_messages_searchable_and_read(db, owner, member, group):
+    import importlib
+
+    from django.apps import apps
+
+    message = _send(member, group, "迁移之前的老消息", "rv8")
+    Message.objects.filter(pk=message.pk).update(search_text="")
+    Membership.objects.filter(group=group).update(last_read_seq=0)
+    migration = importlib.import_module("groups.migrations.0011_chat_recall_mentions_search_unread")
+    migration.backfill(apps, None)
+    assert selectors.message_search(group, "老消息")[0].pk == message.pk
+    assert set(Membership.objects.filter(group=group).values_list("last_read_seq", flat=True)) == {1}
+
+
+def test_held_message_comes_back_to_its_author_with_its_text(db, member, group, lexicon):
+    held = _send(member, group, "刷单兼职日结", "rv9")
+    payload = selectors.message_payload(held)
+    assert payload["status"] == "held" and payload["body"] == "刷单兼职日结"
+
+
+def test_search_reaches_past_the_recent_window_in_order(db, member, group, monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_RECENT_WINDOW", 3)
+    for n in range(10):
+        _send(member, group, f"第{n}次周会纪要" if n % 3 == 0 else f"闲聊{n}", f"rv10-{n}")
+    found = selectors.message_search(group, "周会")
+    assert [m.body for m in found] == ["第9次周会纪要", "第6次周会纪要", "第3次周会纪要", "第0次周会纪要"]
+    assert [m.body for m in selectors.message_search(group, "周会", limit=2)] == [
+        "第9次周会纪要",
+        "第6次周会纪要",
+    ]
+    assert selectors.message_search(group, "不存在的词") == []
+
+
+def test_searches_are_rate_limited_per_member(client, db, member, group, settings):
+    settings.CHAT_SEARCHES_PER_MINUTE = 2
+    client.force_login(member)
+    url = f"/api/groups/{group.code}/messages/search/"
+    assert [client.get(url, {"q": "你好"}).status_code for _ in range(2)] == [200, 200]
+    refused = client.get(url, {"q": "你好"})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    page = client.get(f"/groups/{group.code}/search/", {"q": "你好"}).content.decode()
+    assert "搜索太频繁" in page or "Too many searches" in page
+
+
+async def test_once_more_retries_only_a_failed_connection():
+    from common.realtime import once_more
+
+    calls = []
+
+    async def flaky(kind):
+        calls.append(kind)
+        if len(calls) == 1:
+            raise (ConnectionError("reset") if kind == "connection" else ValueError("bad event"))
+        return "sent"
+
+    assert await once_more(flaky, "connection") == "sent" and len(calls) == 2
+    calls.clear()
+    with pytest.raises(ValueError):
+        await once_more(flaky, "other")
+    assert len(calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_recall_frame_answers_once_and_names_a_missing_message(owner, member, group):
+    socket, _, _ = await open_socket(member)
+    await receive_type(socket, "hello")
+    await socket.send_json_to({"type": "send", "group": group.code, "body": "撤回", "client_msg_id": "rv11"})
+    seq = (await receive_type(socket, "ack"))["seq"]
+    await receive_type(socket, "message")
+    await socket.send_json_to({"type": "recall", "group": group.code, "seq": seq})
+    assert (await receive_type(socket, "recalled"))["seq"] == seq
+    assert await socket.receive_nothing(timeout=0.5)  # once, not twice
+    await socket.send_json_to({"type": "recall", "group": group.code, "seq": 999})
+    assert (await receive_type(socket, "error"))["code"] == "message_not_found"
+    await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_mute_event_carries_its_end(owner, member, group):
+    socket, _, _ = await open_socket(owner)
+    await receive_type(socket, "hello")
+    await database_sync_to_async(services.membership_mute)(
+        actor=actor_for(owner), group=group, member=member, minutes=60 * 24 * 2
+    )
+    frame = await receive_type(socket, "member")
+    assert frame["event"] == "muted" and frame["until"] > timezone.now().isoformat()
+    await socket.disconnect()

@@ -86,3 +86,9 @@ def test_a_very_long_word_is_stored_and_searchable_by_its_beginning(db, member, 
     message = _send(member, group, f"{word} 你好", "long1")
     assert _bodies(selectors.message_search(group, "жжж")) == [message.body]
     assert _bodies(selectors.message_search(group, "你好")) == [message.body]
+
+
+def test_invisible_characters_and_modifiers_do_not_split_words():
+    assert search.query_expression("微\u200b信") == search.query_expression("微信")
+    assert search.document_lexemes("e\u0301te\u0301") == search.document_lexemes("été")
+    assert search.query_expression("レーラ") == "('レー' <-> 'ーラ')"
