@@ -116,8 +116,14 @@ TEMPLATES = [
 SQLITE_PATH = env.str("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3"))
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# Persistent connections on PostgreSQL: the chat socket's database work would otherwise open a new
+# connection for every message. Health checks replace a connection the server has dropped.
+DATABASES["default"].setdefault(
+    "CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60 if _POSTGRES else 0)
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if _POSTGRES:
     # ChannelsLiveServerTestCase and parallel runs need an explicit test database name.
     DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_qunzu")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -59,8 +59,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Transactional tests empty the tables with TRUNCATE, which the audit trail's append-only trigger
     refuses. The test database alone disables that one trigger; the trigger's own test enables it again
     inside its transaction."""
-    from django.db import connection
+    # Persistent connections are for servers (config/settings.py): in tests a connection kept open by a
+    # socket's worker thread would stop the test database from being dropped at the end.
+    from django.db import connection, connections
 
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
     with django_db_blocker.unblock():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
