@@ -21,13 +21,18 @@ def _until_text(restriction) -> str:
     }
 
 
-def can_use_account(user) -> Decision:
-    """An account that is signed in, active, not retention-locked and not suspended."""
+def can_use_account(user, restrictions: dict | None = None) -> Decision:
+    """An account that is signed in, active, not retention-locked and not suspended. ``restrictions``
+    (kind → restriction, as ``restrictions_active_by_kind`` gives) saves a query when the caller has them."""
     if user is None or not user.is_authenticated:
         return deny("not_signed_in", _("Please sign in first."), action_url=reverse("login"))
     if not user.is_active or user.retention_locked_at is not None:
         return deny("account_inactive", _("This account is not active."))
-    suspended = selectors.restriction_active(user, RestrictionKind.SUSPENDED)
+    suspended = (
+        restrictions.get(RestrictionKind.SUSPENDED)
+        if restrictions is not None
+        else selectors.restriction_active(user, RestrictionKind.SUSPENDED)
+    )
     if suspended:
         return deny(
             "account_suspended", _("This account is suspended %(until)s.") % {"until": _until_text(suspended)}
@@ -51,8 +56,12 @@ def can_use_service(user) -> Decision:
 
 def can_publish(user) -> Decision:
     """R6.2, R5.3: only a verified user who has accepted the current service agreement and convention
-    publishes (posts, creates groups, edits group information or a public profile field)."""
-    decision = can_use_account(user)
+    publishes (posts, creates groups, edits group information or a public profile field). Evaluated
+    before every message: four queries."""
+    if user is None or not user.is_authenticated:
+        return can_use_account(user)
+    restrictions = selectors.restrictions_active_by_kind(user)
+    decision = can_use_account(user, restrictions)
     if not decision:
         return decision
     status = selectors.verification_status(user)
@@ -80,7 +89,7 @@ def can_publish(user) -> Decision:
             _("Please accept the current service agreement and platform convention."),
             action_url=reverse("agreements-accept"),
         )
-    barred = selectors.restriction_active(user, RestrictionKind.POST)
+    barred = restrictions.get(RestrictionKind.POST)
     if barred:
         return deny(
             "posting_suspended",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from identity.models import (
@@ -67,13 +67,15 @@ def agreement_current_all() -> list[AgreementDocument]:
 
 
 def agreements_owed(user) -> list[AgreementDocument]:
-    """R5.3: current versions of the documents the user must accept and has not accepted yet."""
-    owed = []
-    for kind in ACCEPTANCE_REQUIRED:
-        document = agreement_current(kind)
-        if document and not AgreementAcceptance.objects.filter(user=user, document=document).exists():
-            owed.append(document)
-    return owed
+    """R5.3: current versions of the documents the user must accept and has not accepted yet (one query:
+    it runs before every message)."""
+    latest = AgreementDocument.objects.filter(kind=OuterRef("kind")).order_by("-version").values("pk")[:1]
+    accepted = AgreementAcceptance.objects.filter(user=user, document=OuterRef("pk"))
+    return list(
+        AgreementDocument.objects.filter(kind__in=ACCEPTANCE_REQUIRED, pk=Subquery(latest))
+        .exclude(Exists(accepted))
+        .order_by("kind")
+    )
 
 
 def restriction_active(user, kind: str) -> AccountRestriction | None:
@@ -85,6 +87,18 @@ def restriction_active(user, kind: str) -> AccountRestriction | None:
         .order_by("-until")
         .first()
     )
+
+
+def restrictions_active_by_kind(user) -> dict[str, AccountRestriction]:
+    """Every restriction on the user right now, one per kind (the one that lasts longest), in one query."""
+    by_kind: dict[str, AccountRestriction] = {}
+    for restriction in restrictions_active(user):
+        current = by_kind.get(restriction.kind)
+        if current is None or (
+            current.until is not None and (restriction.until is None or restriction.until > current.until)
+        ):
+            by_kind[restriction.kind] = restriction
+    return by_kind
 
 
 def restrictions_active(user):
