@@ -1,10 +1,14 @@
 """`make bench`: every benchmark against its baseline in the same run (``--quick``: small sizes)."""
 
+import os
 import sys
 
-from bench import audit_chain, retention, screening
+from bench.harness import bench_redis_url
 
 if __name__ == "__main__":
+    os.environ["REDIS_URL"] = bench_redis_url()  # Redis database 12 for all of them (the tests use 13-15)
+    from bench import audit_chain, chat_fanout, chat_memory, chat_resume, history, retention, screening
+
     args = sys.argv[1:]
-    for benchmark in (audit_chain, retention, screening):
+    for benchmark in (audit_chain, retention, screening, history, chat_fanout, chat_resume, chat_memory):
         benchmark.main(args)

@@ -40,9 +40,11 @@ def setup_django(name: str = "qunzu_bench") -> None:
     if not base.startswith("postgres"):
         sys.exit("The benchmarks need DATABASE_URL pointing at PostgreSQL (make bench sets it).")
     if "django.db" in sys.modules:  # an earlier benchmark in this process still holds its database
+        from django.conf import settings
         from django.db import connections
 
-        connections.close_all()
+        if settings.configured:
+            connections.close_all()
     admin = psycopg.connect(base.replace("postgres://", "postgresql://", 1), autocommit=True)
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.execute(f'CREATE DATABASE "{name}"')
@@ -69,12 +71,35 @@ def timed(fn, *args, **kwargs):
     return result, time.perf_counter() - started
 
 
+def code_version() -> dict:
+    """The commit measured, and the files changed since it outside bench/ (the figures are theirs too)."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(  # noqa: S603 (fixed arguments)
+                ["git", *args],  # noqa: S607
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=10,
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    changed = [
+        line[3:] for line in git("status", "--porcelain").splitlines() if not line[3:].startswith("bench/")
+    ]
+    return {"commit": git("rev-parse", "--short", "HEAD").strip(), "uncommitted_outside_bench": changed}
+
+
 def write_results(name: str, results: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = {
         "benchmark": name,
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores",
         "python": platform.python_version(),
+        "code": code_version(),
         **results,
     }
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
