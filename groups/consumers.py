@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
@@ -46,6 +47,15 @@ def _text(value) -> str:
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    async def dispatch(self, message):
+        """Channels closes stale database connections before every event, a hop into a shared thread for
+        each frame on each socket; this consumer's database work goes through ``database_sync_to_async``,
+        which does that itself, so events go straight to their handler."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
@@ -148,6 +158,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             )
 
     async def _on_ping(self, content):
+        """Also renews the socket's subscriptions: after a Redis restart that lost them, or a day (the
+        layer's group expiry), the next ping makes the socket hear its groups again."""
+        await once_more(self.channel_layer.group_add, user_channel(self.user.pk), self.channel_name)
+        for group_id in list(self.groups_by_id):
+            await once_more(self.channel_layer.group_add, group_channel(group_id), self.channel_name)
         await self.send_json({"type": "pong"})
 
     async def _on_send(self, content):
@@ -345,6 +360,7 @@ class BenchEchoConsumer(AsyncWebsocketConsumer):
     """
 
     channel_group = "bench.echo"
+    dispatch = ChatConsumer.dispatch
 
     async def connect(self):
         await self.channel_layer.group_add(self.channel_group, self.channel_name)

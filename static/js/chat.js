@@ -29,6 +29,8 @@
   const lang = document.documentElement.lang || [];
   const t = (key) => (list ? list.dataset["i18n" + key] : "") || key;
   const pending = new Map(); // client_msg_id -> {body, el}
+  const early = new Map(); // seq -> message that came before the one it follows (held briefly)
+  let gapTimer = null;
   let lastSeq = 0;
   let firstSeq = 0;
   let reachedStart = false;
@@ -212,11 +214,28 @@
     if (placeholder) placeholder.remove();
   }
 
-  // Show a committed message exactly once, in sequence order; a gap asks the server for what is missing.
+  // Show a committed message exactly once, in sequence order. A message ahead of the next one waits a
+  // moment (the server's workers may publish neighbours out of order); a gap that stays asks the server
+  // for what is missing.
   function accept(m) {
     if (!list || m.group !== current) return;
     if (m.seq <= lastSeq) { settlePending(m); return; }
-    if (m.seq > lastSeq + 1) { requestResume(); return; }
+    if (m.seq > lastSeq + 1) {
+      early.set(m.seq, m);
+      if (!gapTimer) gapTimer = setTimeout(() => { gapTimer = null; if (early.size) requestResume(); }, 300);
+      return;
+    }
+    show(m);
+    while (early.has(lastSeq + 1)) {
+      const next = early.get(lastSeq + 1);
+      early.delete(lastSeq + 1);
+      show(next);
+    }
+    early.forEach((_m, seq) => { if (seq <= lastSeq) early.delete(seq); });
+    if (!early.size && gapTimer) { clearTimeout(gapTimer); gapTimer = null; }
+  }
+
+  function show(m) {
     removePlaceholder();
     const mine = pending.get(m.client_msg_id);
     const li = renderMessage(m);
