@@ -423,30 +423,55 @@ def message_recall(*, actor: Actor, message: Message) -> Message:
     """The sender recalls their message within ``CHAT_RECALL_SECONDS``: members see that it was recalled,
     not what it said; the record and its text stay as evidence for the retention period (R13.2)."""
     policies.require_recall(actor.user, message)
+    return _message_hide(
+        actor,
+        message,
+        status=MessageStatus.RECALLED,
+        changes={"recalled_at": timezone.now()},
+        refusal=PolicyDenied("not_recallable", _("This message can no longer be recalled.")),
+        event="recalled",
+    )
+
+
+def _message_hide(
+    actor: Actor,
+    message: Message,
+    *,
+    status,
+    changes: dict,
+    refusal: PolicyDenied,
+    event: str,
+    reason: str = "",
+) -> Message:
+    """Hide a shown message (removed or recalled) and keep its record: members get a tombstone in its place
+    and lose it from the top if it was pinned. Only one of two hiders at once succeeds."""
     with transaction.atomic():
         changed = Message.objects.filter(pk=message.pk, status=MessageStatus.VISIBLE).update(
-            status=MessageStatus.RECALLED, recalled_at=timezone.now()
+            status=status, **changes
         )
         if not changed:
-            raise PolicyDenied("not_recallable", _("This message can no longer be recalled."))
+            raise refusal
         unpinned = ChatGroup.objects.filter(pk=message.group_id, pinned_message=message).update(
             pinned_message=None
         )
         audit_record(
             actor=actor,
-            event_type="groups.message_recalled",
+            event_type=f"groups.message_{event}",
             target=message.group,
-            data={"code": message.group.code, "message_id": message.pk, "seq": message.seq},
+            reason=reason,
+            data={
+                "code": message.group.code,
+                "message_id": message.pk,
+                "seq": message.seq,
+                "sender": message.sender_id,
+            },
         )
+        code, channel = message.group.code, group_channel(message.group_id)
         publish_on_commit(
-            group_channel(message.group_id),
-            {"type": "chat.recalled", "group": message.group.code, "seq": message.seq, "id": message.pk},
+            channel, {"type": f"chat.{event}", "group": code, "seq": message.seq, "id": message.pk}
         )
         if unpinned:
-            publish_on_commit(
-                group_channel(message.group_id),
-                {"type": "chat.pinned", "group": message.group.code, "message": None},
-            )
+            publish_on_commit(channel, {"type": "chat.pinned", "group": code, "message": None})
     message.refresh_from_db()
     return message
 
@@ -836,41 +861,15 @@ def message_remove(*, actor: Actor, message: Message, reason: str = "") -> Messa
     its text stay as evidence for the retention period."""
     policies.require_remove_message(actor.user, message)
     reason = _reason(reason)
-    with transaction.atomic():
-        changed = Message.objects.filter(pk=message.pk, status=MessageStatus.VISIBLE).update(
-            status=MessageStatus.REMOVED,
-            removed_at=timezone.now(),
-            removed_by=actor.user,
-            removal_reason=reason,
-        )
-        if not changed:
-            raise PolicyDenied("not_removable", _("This message is not shown, so it cannot be removed."))
-        unpinned = ChatGroup.objects.filter(pk=message.group_id, pinned_message=message).update(
-            pinned_message=None
-        )
-        audit_record(
-            actor=actor,
-            event_type="groups.message_removed",
-            target=message.group,
-            reason=reason,
-            data={
-                "code": message.group.code,
-                "message_id": message.pk,
-                "seq": message.seq,
-                "sender": message.sender_id,
-            },
-        )
-        publish_on_commit(
-            group_channel(message.group_id),
-            {"type": "chat.removed", "group": message.group.code, "seq": message.seq, "id": message.pk},
-        )
-        if unpinned:  # a removed message no longer shows at the top either
-            publish_on_commit(
-                group_channel(message.group_id),
-                {"type": "chat.pinned", "group": message.group.code, "message": None},
-            )
-    message.refresh_from_db()
-    return message
+    return _message_hide(
+        actor,
+        message,
+        status=MessageStatus.REMOVED,
+        changes={"removed_at": timezone.now(), "removed_by": actor.user, "removal_reason": reason},
+        refusal=PolicyDenied("not_removable", _("This message is not shown, so it cannot be removed.")),
+        event="removed",
+        reason=reason,
+    )
 
 
 def join_request_create(

@@ -40,14 +40,23 @@ def _audited_services():
             yield param
 
 
-@pytest.mark.parametrize("service", list(_audited_services()))
-def test_every_mutating_service_writes_an_audit_event(service):
-    tree = ast.parse(inspect.getsource(service))
-    calls = {
+def _called_names(function) -> set[str]:
+    tree = ast.parse(inspect.getsource(function))
+    return {
         node.func.id
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
     }
+
+
+@pytest.mark.parametrize("service", list(_audited_services()))
+def test_every_mutating_service_writes_an_audit_event(service):
+    calls = _called_names(service)
+    module = importlib.import_module(service.__module__)
+    for name in [c for c in calls if c.startswith("_")]:  # a private helper of the same module it shares
+        helper = getattr(module, name, None)
+        if inspect.isfunction(helper) and helper.__module__ == service.__module__:
+            calls |= _called_names(helper)
     assert "audit_record" in calls, f"{service.__qualname__} changes state without audit_record"
 
 
