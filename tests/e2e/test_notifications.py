@@ -203,6 +203,8 @@ def test_a_group_notice_reaches_a_members_tabs_and_is_counted_for_them(browser, 
     mark_all = start.locator("form[data-notify-when-unread] button")
     if mark_all.is_visible():
         mark_all.click()
+        expect(start.locator("form[data-notify-when-unread] button")).to_be_hidden()
+    start.wait_for_load_state("load")  # closing a page in the middle of its navigation can hang Chromium
     start.close()
     member.add_init_script(COUNT_SOCKETS)
     profile = open_tab(member, f"{live_url}/accounts/profile/")
