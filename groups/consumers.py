@@ -31,10 +31,10 @@ log = logging.getLogger(__name__)
 
 
 def in_thread(function):
-    """A socket's database work in the thread pool: sends from many sockets run side by side (each thread
-    keeps its own persistent connection), instead of queueing behind one thread for the whole process.
-    The group's row lock still orders the messages of one group."""
-    return database_sync_to_async(function, thread_sensitive=False)
+    """A socket's database work, in the thread that Channels keeps for it. (A free thread pool was tried:
+    the interpreter lock left throughput where it was, and it reordered frames and hung the server's
+    graceful stop.)"""
+    return database_sync_to_async(function)
 
 
 PROTOCOL_VERSION = 2  # 2: recall, read, mentions, retry_after in errors
