@@ -2,14 +2,45 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 from django.core.cache import cache
+
+# One round trip: count, open the window on the first use, and say how long the window has left when over.
+_CONSUME_SCRIPT = """
+local used = redis.call('INCR', KEYS[1])
+if used == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if used <= tonumber(ARGV[2]) then return 0 end
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return left
+"""
+
+
+def _redis_client(key: str):
+    """The Redis client behind Django's Redis cache, or None for another cache (tests, development)."""
+    backend = getattr(cache, "_cache", None)
+    get_client = getattr(backend, "get_client", None)
+    return get_client(key, write=True) if get_client is not None else None
 
 
 def consume(key: str, *, limit: int, window: int) -> int:
     """Count one use of ``key``: 0 while within ``limit`` uses per ``window`` seconds, otherwise the
     seconds to wait. The first use opens the window."""
+    full_key = cache.make_and_validate_key(key)
+    client = _redis_client(full_key)
+    if client is not None:
+        left_ms = int(client.eval(_CONSUME_SCRIPT, 1, full_key, window * 1000, limit))
+        return max(1, math.ceil(left_ms / 1000)) if left_ms else 0
+    return _consume_in_cache(key, limit=limit, window=window)
+
+
+def _consume_in_cache(key: str, *, limit: int, window: int) -> int:
+    """The same count through the cache's own interface (several round trips; any cache backend)."""
     now = time.time()
     cache.add(f"{key}:start", now, window)
     cache.add(key, 0, window)

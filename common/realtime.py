@@ -7,6 +7,8 @@ stays the record.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -41,14 +43,39 @@ async def once_more(call, *args):
         return await call(*args)
 
 
-def publish_now(channel_group: str, event: dict) -> None:
+_outbox: ContextVar[list | None] = ContextVar("realtime_outbox", default=None)
+
+
+@contextmanager
+def collected():
+    """Inside this block, what would be published (after commit, as always) is collected in the list it
+    yields instead: the chat socket sends it from its own event loop with ``publish``, rather than
+    holding its database thread while the loop does the sending."""
+    box: list[tuple[str, dict]] = []
+    token = _outbox.set(box)
+    try:
+        yield box
+    finally:
+        _outbox.reset(token)
+
+
+async def publish(channel_group: str, event: dict) -> None:
+    """Send ``event`` to ``channel_group`` now, from async code (the caller has committed)."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(once_more)(layer.group_send, channel_group, event)
+        await once_more(layer.group_send, channel_group, event)
     except Exception:  # a lost wake-up is recovered by resume; it must never undo a committed action
         log.exception("realtime publish to %s failed", channel_group)
+
+
+def publish_now(channel_group: str, event: dict) -> None:
+    box = _outbox.get()
+    if box is not None:
+        box.append((channel_group, event))
+        return
+    async_to_sync(publish)(channel_group, event)
 
 
 def publish_on_commit(channel_group: str, event: dict) -> None:

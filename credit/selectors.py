@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -118,17 +119,24 @@ def _binding_cap(account_id: int | None):
     return lowest, (None if None in untils else max(untils))
 
 
+def _account_row(user_id: int) -> dict | None:
+    """The ledger's score and whether any level cap exists: plain SQL, it runs before every message."""
+    accounts, caps = CreditAccount._meta.db_table, CreditCap._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.id, a.score, EXISTS (SELECT 1 FROM {caps} c WHERE c.account_id = a.id) "  # noqa: S608
+            f"FROM {accounts} a WHERE a.user_id = %s",
+            [user_id],
+        )
+        row = cursor.fetchone()
+    return {"pk": row[0], "score": row[1], "has_cap": row[2]} if row else None
+
+
 def capabilities_for(user) -> Capabilities:
     """R7.3: what ``user`` may do now. Users without a ledger yet stand at score 0."""
     grid = level_grid()
-    row = (
-        CreditAccount.objects.filter(user_id=user.pk)
-        .annotate(has_cap=Exists(CreditCap.objects.filter(account=OuterRef("pk"))))
-        .values("pk", "score", "has_cap")
-        .first()
-        if user is not None and user.pk
-        else None
-    ) or {"pk": None, "score": 0, "has_cap": False}
+    row = _account_row(user.pk) if user is not None and user.pk else None
+    row = row or {"pk": None, "score": 0, "has_cap": False}
     earned = level_for_score(row["score"], grid)
     level = earned
     cap, until = _binding_cap(row["pk"]) if row["has_cap"] else (None, None)

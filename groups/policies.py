@@ -21,6 +21,9 @@ from identity.models import RestrictionKind
 def _active_membership(user, group: ChatGroup) -> Membership | None:
     if user is None or not user.is_authenticated:
         return None
+    loaded = group.__dict__.get("viewer_membership")  # read with the group by selectors.group_for_posting
+    if loaded is not None and loaded.user_id == user.pk:
+        return loaded
     return Membership.objects.filter(group=group, user=user, left_at__isnull=True).first()
 
 

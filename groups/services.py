@@ -13,8 +13,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
@@ -44,7 +44,7 @@ from groups.models import (
     Role,
     _invite_token,
 )
-from groups.selectors import message_payload
+from groups.selectors import message_event, message_payload
 from notifications.services import notify, notify_group
 from screening.services import screen
 
@@ -328,9 +328,7 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
     verdict = screen(actor=actor, text=body, context={"kind": "message", "group": group.code})
     if not verdict.publishable:
         raise verdict.refusal()
-    membership_role = (
-        Membership.objects.filter(group=group, user=actor.user).values_list("role", flat=True).first()
-    )
+    membership_role = _sender_role(actor.user, group)
     # Read before the group's row is locked for the sequence number: a large group's other senders wait
     # only for the insert.
     mentioned = [] if verdict.held else _mentioned_members(group, body, actor.user)
@@ -339,9 +337,7 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
             if verdict.held:  # R10.1: kept for its author and the reviewers; the group sees nothing
                 seq, status = None, MessageStatus.HELD
             else:
-                # The row lock taken by this UPDATE serialises senders of one group until commit: gapless.
-                ChatGroup.objects.filter(pk=group.pk).update(last_seq=F("last_seq") + 1)
-                seq = ChatGroup.objects.values_list("last_seq", flat=True).get(pk=group.pk)
+                seq = _next_seq(group)
                 status = MessageStatus.VISIBLE
             message = Message.objects.create(
                 group=group,
@@ -364,11 +360,9 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
             )
             if status == MessageStatus.VISIBLE:
                 # The sender has read their own message: it never counts as unread for them.
-                Membership.objects.filter(group=group, user=actor.user, last_read_seq__lt=seq).update(
-                    last_read_seq=seq
-                )
+                _read_own(group, actor.user, seq)
                 payload = message_payload(message, sender_role=membership_role)
-                publish_on_commit(group_channel(group.pk), {"type": "chat.message", "message": payload})
+                publish_on_commit(group_channel(group.pk), message_event(payload))
                 _notify_mentioned(actor, group, message, mentioned)
     except IntegrityError:
         existing = _message_by_client_id(actor, group, client_msg_id)  # a concurrent retry won the race
@@ -504,11 +498,39 @@ def _require_within_rate(user) -> None:
         )
 
 
+def _next_seq(group: ChatGroup) -> int:
+    """The group's next sequence number. The row lock taken by this UPDATE serialises senders of one group
+    until commit: gapless."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ChatGroup._meta.db_table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608
+            [group.pk],
+        )
+        return cursor.fetchone()[0]
+
+
+def _read_own(group: ChatGroup, user, seq: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Membership._meta.db_table} SET last_read_seq = %s "  # noqa: S608
+            "WHERE group_id = %s AND user_id = %s AND last_read_seq < %s",
+            [seq, group.pk, user.pk, seq],
+        )
+
+
+def _sender_role(user, group: ChatGroup) -> str | None:
+    """The sender's role, from the membership read with the group when the socket's send loaded it."""
+    loaded = group.__dict__.get("viewer_membership")
+    if loaded is not None and loaded.user_id == user.pk:
+        return loaded.role
+    return Membership.objects.filter(group=group, user=user).values_list("role", flat=True).first()
+
+
 def _require_slow_mode(user, group: ChatGroup) -> None:
     """R9.2: in slow mode a member waits between messages; the owner and admins do not."""
     if not group.slow_mode_seconds:
         return
-    role = Membership.objects.filter(group=group, user=user).values_list("role", flat=True).first()
+    role = _sender_role(user, group)
     if role in (Role.OWNER, Role.ADMIN):
         return
     key = f"chat:slow:{group.pk}:{user.pk}"
@@ -523,6 +545,9 @@ def _require_slow_mode(user, group: ChatGroup) -> None:
 
 
 def _message_by_client_id(actor: Actor, group: ChatGroup, client_msg_id: str) -> Message | None:
+    repeated = group.__dict__.get("repeated_message")  # (client message id, earlier message id or None)
+    if repeated is not None and repeated[0] == client_msg_id and repeated[1] is None:
+        return None  # the send's own query found no earlier message with this id
     existing = (
         Message.objects.select_related("sender", "group")
         .filter(sender=actor.user, client_msg_id=client_msg_id)
@@ -533,9 +558,7 @@ def _message_by_client_id(actor: Actor, group: ChatGroup, client_msg_id: str) ->
             _("This client message id was already used in another group."), code="client_msg_id_reused"
         )
     if existing is not None:
-        existing.sender_role = (
-            Membership.objects.filter(group=group, user=actor.user).values_list("role", flat=True).first()
-        )
+        existing.sender_role = _sender_role(actor.user, group)
     return existing
 
 

@@ -57,14 +57,17 @@ def can_use_service(user) -> Decision:
 def can_publish(user) -> Decision:
     """R6.2, R5.3: only a verified user who has accepted the current service agreement and convention
     publishes (posts, creates groups, edits group information or a public profile field). Evaluated
-    before every message: four queries."""
+    before every message: one query (``selectors.user_for_publishing``)."""
     if user is None or not user.is_authenticated:
         return can_use_account(user)
-    restrictions = selectors.restrictions_active_by_kind(user)
-    decision = can_use_account(user, restrictions)
+    facts = selectors.publishing_facts(user)
+    if facts is None:
+        return deny("account_inactive", _("This account is not active."))
+    restrictions = facts.restrictions
+    decision = can_use_account(facts.user, restrictions)
     if not decision:
         return decision
-    status = selectors.verification_status(user)
+    status = facts.verification_status
     if status == VerificationStatus.PENDING:
         return deny(
             "identity_pending",
@@ -83,7 +86,7 @@ def can_publish(user) -> Decision:
             _("Please complete real-name verification before publishing."),
             action_url=reverse("identity-verify"),
         )
-    if selectors.agreements_owed(user):
+    if facts.owes_agreements:
         return deny(
             "agreement_pending",
             _("Please accept the current service agreement and platform convention."),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from identity.models import (
     ACCEPTANCE_REQUIRED,
@@ -110,3 +113,86 @@ def restrictions_active(user):
 
 def session_list(user):
     return UserSession.objects.filter(user=user, ended_at__isnull=True).order_by("-created_at")
+
+
+@dataclass(frozen=True)
+class PublishingFacts:
+    """What decides whether an account may publish (R5.3, R6.2), as the database has it now: the account
+    itself, its verification state, whether a current agreement is owed, its restrictions by kind."""
+
+    user: object
+    verification_status: str
+    owes_agreements: bool
+    restrictions: dict[str, AccountRestriction]
+
+
+def _publishing_sql() -> str:
+    users = get_user_model()._meta.db_table
+    verifications = IdentityVerification._meta.db_table
+    documents = AgreementDocument._meta.db_table
+    acceptances = AgreementAcceptance._meta.db_table
+    restrictions = AccountRestriction._meta.db_table
+    # Table names from the models; every value a parameter.
+    return f"""
+        SELECT u.*,
+          (SELECT v.status FROM {verifications} v WHERE v.user_id = u.id) AS facts_verification,
+          EXISTS (
+            SELECT 1 FROM {documents} d
+            WHERE d.kind = ANY(%(required)s)
+              AND d.version = (SELECT max(d2.version) FROM {documents} d2 WHERE d2.kind = d.kind)
+              AND NOT EXISTS (SELECT 1 FROM {acceptances} a WHERE a.user_id = u.id AND a.document_id = d.id)
+          ) AS facts_owes,
+          ARRAY(
+            SELECT json_build_array(r.id, r.kind, r.until) FROM {restrictions} r
+            WHERE r.user_id = u.id AND r.lifted_at IS NULL AND (r.until IS NULL OR r.until > %(now)s)
+          ) AS facts_restrictions
+        FROM {users} u WHERE u.id = %(pk)s
+    """  # noqa: S608
+
+
+_PUBLISHING_SQL: list[str] = []  # built on first use, once the models are loaded
+
+
+def user_for_publishing(pk: int):
+    """The account as it is now with its ``PublishingFacts`` (as ``publishing_facts``), in one query: the
+    gate that runs before every message, and the chat socket's fresh view of the member at each frame."""
+    if not _PUBLISHING_SQL:
+        _PUBLISHING_SQL.append(_publishing_sql())
+    now = timezone.now()
+    params = {"pk": pk, "now": now, "required": list(ACCEPTANCE_REQUIRED)}
+    user = next(iter(get_user_model().objects.raw(_PUBLISHING_SQL[0], params)), None)
+    if user is None:
+        return None
+    by_kind: dict[str, AccountRestriction] = {}
+    for restriction_id, kind, until in user.facts_restrictions:
+        restriction = AccountRestriction(
+            pk=restriction_id,
+            user_id=pk,
+            kind=kind,
+            until=parse_datetime(until) if until else None,
+        )
+        current = by_kind.get(kind)
+        lasts_longer = (
+            current is not None
+            and current.until is not None
+            and (restriction.until is None or restriction.until > current.until)
+        )
+        if current is None or lasts_longer:
+            by_kind[kind] = restriction
+    user.publishing_facts = PublishingFacts(
+        user=user,
+        verification_status=user.facts_verification or VerificationStatus.UNVERIFIED,
+        owes_agreements=user.facts_owes,
+        restrictions=by_kind,
+    )
+    return user
+
+
+def publishing_facts(user) -> PublishingFacts | None:
+    """The facts loaded with ``user`` by ``user_for_publishing``, or read now (one query); None when the
+    account no longer exists."""
+    facts = user.__dict__.get("publishing_facts")
+    if facts is not None:
+        return facts
+    fresh = user_for_publishing(user.pk)
+    return fresh.publishing_facts if fresh is not None else None

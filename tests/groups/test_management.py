@@ -11,6 +11,7 @@ from audit.models import AuditEvent
 from common.policies import PolicyDenied
 from groups import selectors, services
 from groups.models import ChatGroup, GroupBan, JoinRequest, Membership, Message
+from groups.selectors import message_event
 from notifications.models import GroupNotice, Notification
 from tests.conftest import actor_for
 from tests.factories import UserFactory
@@ -226,7 +227,8 @@ async def test_socket_r8_6_drops_a_group_on_its_own_leave_even_if_the_personal_w
     frame = await receive_type(socket, "group_left")
     assert frame["group"] == group.code
     await get_channel_layer().group_send(
-        group_channel(group.pk), {"type": "chat.message", "message": {"group": group.code, "seq": 9}}
+        group_channel(group.pk),
+        message_event({"group": group.code, "seq": 9, "body": "x"}),
     )
     assert await socket.receive_nothing(timeout=0.5)
     await socket.disconnect()
