@@ -110,7 +110,13 @@ def audit_record(
 
 def network_log_write(*, actor: Actor, kind: str, **fields) -> None:
     """R13.2: one network-log row (sign-ins, requests, sockets, message metadata); no lock, no chain."""
-    NetworkLog.objects.create(
+    network_log_entry(actor=actor, kind=kind, **fields).save()
+
+
+def network_log_entry(*, actor: Actor, kind: str, **fields) -> NetworkLog:
+    """The row ``network_log_write`` would write, unsaved: for a service that writes it in the same
+    statement as what it records (a chat message, which must never exist without its log row)."""
+    return NetworkLog(
         occurred_at=timezone.now(),
         kind=kind,
         user_id=actor.user_id,

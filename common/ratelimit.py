@@ -22,10 +22,16 @@ return left
 
 
 def _redis_client(key: str):
-    """The Redis client behind Django's Redis cache, or None for another cache (tests, development)."""
+    """The Redis client behind Django's Redis cache, or None for another cache (tests, development). Kept
+    on the cache's client object: Django makes a new one (over the same pool) on every call."""
     backend = getattr(cache, "_cache", None)
     get_client = getattr(backend, "get_client", None)
-    return get_client(key, write=True) if get_client is not None else None
+    if get_client is None:
+        return None
+    client = backend.__dict__.get("_ratelimit_client")
+    if client is None:
+        client = backend._ratelimit_client = get_client(key, write=True)
+    return client
 
 
 def consume(key: str, *, limit: int, window: int) -> int:

@@ -6,6 +6,7 @@ stays the record.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -59,15 +60,29 @@ def collected():
         _outbox.reset(token)
 
 
+_in_order: dict[tuple, list] = {}  # (event loop, channel group) -> [lock, callers holding or awaiting it]
+
+
 async def publish(channel_group: str, event: dict) -> None:
-    """Send ``event`` to ``channel_group`` now, from async code (the caller has committed)."""
+    """Send ``event`` to ``channel_group`` now, from async code (the caller has committed). Calls for one
+    group go out one after another in the order they were made (an asyncio lock is first come, first
+    served): messages committed in sequence order reach the layer in that order, whichever pooled Redis
+    connection each send takes."""
     layer = get_channel_layer()
     if layer is None:
         return
+    key = (id(asyncio.get_running_loop()), channel_group)  # a lock belongs to one event loop
+    entry = _in_order.setdefault(key, [asyncio.Lock(), 0])
+    entry[1] += 1
     try:
-        await once_more(layer.group_send, channel_group, event)
+        async with entry[0]:
+            await once_more(layer.group_send, channel_group, event)
     except Exception:  # a lost wake-up is recovered by resume; it must never undo a committed action
         log.exception("realtime publish to %s failed", channel_group)
+    finally:
+        entry[1] -= 1
+        if not entry[1]:
+            _in_order.pop(key, None)
 
 
 def publish_now(channel_group: str, event: dict) -> None:

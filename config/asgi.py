@@ -1,10 +1,16 @@
 """ASGI entry point: Django over HTTP, the chat socket over WebSocket (uvicorn serves both)."""
 
 import os
+import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from django.core.asgi import get_asgi_application
+# The chat socket's database work runs in a thread beside the event loop; when the loop is busy sending
+# frames, the thread waits for the interpreter lock after every database round trip for up to this long
+# (Python's default is 5 ms, which capped the chat's throughput).
+sys.setswitchinterval(float(os.environ.get("ASGI_SWITCH_INTERVAL", "0.001")))
+
+from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 

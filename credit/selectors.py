@@ -1,12 +1,14 @@
 """What a user may do now, by their credit level (R7.3, R8.1): one cheap call.
 
-``capabilities_for(user)`` costs one indexed query (the user's account) and one cache read (the grid).
-The grid is cached until staff change it (the cache entry is dropped when the change commits), and the
-level is worked out at each call from the score and any cap, so a change takes effect at once.
+``capabilities_for(user)`` costs one indexed query (the user's account) and at most one cache read a
+second (the grid). The grid is cached until staff change it (the cache entry is rewritten when the change
+commits, and each process re-reads it within a second), and the level is worked out at each call from the
+score and any cap, so a change of score or cap takes effect at once.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,21 +78,34 @@ class Capabilities:
         return getattr(self.level, name)
 
 
+GRID_MEMO_SECONDS = 1.0
+# This process's copy of the grid and when it was read from the cache: the grid is read before every
+# message, and a change made in another process reaches this one within GRID_MEMO_SECONDS.
+_grid_state: dict = {"levels": None, "read_at": 0.0}
+
+
 def grid_cache_refresh() -> list[dict]:
     """Write the grid as it is now into the cache (after a change commits: a reader that fetched the
     old grid just before cannot leave it there, as a delete would let it)."""
     grid = list(CreditLevel.objects.order_by("number").values(*GRID_FIELDS))
     cache.set(GRID_CACHE_KEY, grid, 300)
+    _grid_state.update(levels=None, read_at=0.0)
     return grid
 
 
 def level_grid() -> list[Level]:
+    now = time.monotonic()
+    levels = _grid_state["levels"]
+    if levels is not None and now - _grid_state["read_at"] < GRID_MEMO_SECONDS:
+        return list(levels)
     grid = cache.get(GRID_CACHE_KEY)
     if grid is None:
         grid = grid_cache_refresh()
-    return [
+    levels = tuple(
         Level(**{**row, "creatable_categories": tuple(row["creatable_categories"] or ())}) for row in grid
-    ]
+    )
+    _grid_state.update(levels=levels, read_at=now)
+    return list(levels)
 
 
 # With no grid at all (a database emptied by hand) nobody may do anything that a level grants.

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
+from asgiref.sync import SyncToAsync
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import close_old_connections, connection
 from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -32,11 +35,35 @@ from notifications import selectors as notification_selectors
 log = logging.getLogger(__name__)
 
 
+CONNECTION_CHECK_SECONDS = 1.0
+
+
+class FrameSyncToAsync(SyncToAsync):
+    """A frame's database work, in the thread that Channels keeps for the sockets (a free thread pool was
+    tried: the interpreter lock left throughput where it was, and it reordered frames and hung the
+    server's graceful stop).
+
+    Channels checks the database connection before and after every call, which with health checks on is
+    one more round trip per frame; here the check runs at most once a second, and after any frame that
+    failed, so a dropped connection is still replaced within a second without a restart."""
+
+    _checked_at = 0.0
+
+    def thread_handler(self, loop, *args, **kwargs):
+        now = time.monotonic()
+        kept = connection.settings_dict.get("CONN_MAX_AGE") != 0  # otherwise closed after every frame
+        if not kept or now - FrameSyncToAsync._checked_at >= CONNECTION_CHECK_SECONDS:
+            FrameSyncToAsync._checked_at = now
+            close_old_connections()
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        except BaseException:
+            close_old_connections()
+            raise
+
+
 def in_thread(function):
-    """A socket's database work, in the thread that Channels keeps for it. (A free thread pool was tried:
-    the interpreter lock left throughput where it was, and it reordered frames and hung the server's
-    graceful stop.)"""
-    return database_sync_to_async(function)
+    return FrameSyncToAsync(function, thread_sensitive=True)
 
 
 PROTOCOL_VERSION = 2  # 2: recall, read, mentions, retry_after in errors
@@ -51,8 +78,8 @@ def _text(value) -> str:
 class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def dispatch(self, message):
         """Channels closes stale database connections before every event, a hop into a shared thread for
-        each frame on each socket; this consumer's database work goes through ``database_sync_to_async``,
-        which does that itself, so events go straight to their handler."""
+        each frame on each socket; this consumer's database work goes through ``in_thread`` or
+        ``database_sync_to_async``, which do that themselves, so events go straight to their handler."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -119,7 +146,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._dispatch(content)
         except Exception:  # one bad frame must not cost the member their connection
             log.exception("chat frame failed")
-            await self._error("server_error", _("Something went wrong; please try again."))
+            ref = content.get("client_msg_id")  # the client retries that message with the same id
+            await self._error(
+                "server_error",
+                _("Something went wrong; please try again."),
+                group=_text(content.get("group")),
+                ref=ref if isinstance(ref, str) else None,
+            )
 
     async def _dispatch(self, content):
         frame_type = content.get("type")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.models import NetworkLogKind
-from audit.services import audit_record, network_log_write
+from audit.services import audit_record, network_log_entry
 from common import ratelimit
 from common.actors import Actor
 from common.policies import PolicyDenied
@@ -332,35 +333,23 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
     # Read before the group's row is locked for the sequence number: a large group's other senders wait
     # only for the insert.
     mentioned = [] if verdict.held else _mentioned_members(group, body, actor.user)
+    message = Message(
+        group=group,
+        sender=actor.user,
+        client_msg_id=client_msg_id,
+        body=body,
+        # R10.1: a held message is kept for its author and the reviewers; the group sees nothing.
+        status=MessageStatus.HELD if verdict.held else MessageStatus.VISIBLE,
+        screening_evidence_id=verdict.evidence_id,
+        mentions=[user_id for user_id, _nickname in mentioned],
+        search_text=search.document_lexemes(body),
+    )
+    # Message metadata goes to the network log (R13.2), not the audit chain: no global lock.
+    log_entry = network_log_entry(actor=actor, kind=NetworkLogKind.MESSAGE, group_code=group.code)
     try:
-        with transaction.atomic():
-            if verdict.held:  # R10.1: kept for its author and the reviewers; the group sees nothing
-                seq, status = None, MessageStatus.HELD
-            else:
-                seq = _next_seq(group)
-                status = MessageStatus.VISIBLE
-            message = Message.objects.create(
-                group=group,
-                seq=seq,
-                sender=actor.user,
-                client_msg_id=client_msg_id,
-                body=body,
-                status=status,
-                screening_evidence_id=verdict.evidence_id,
-                mentions=[user_id for user_id, _nickname in mentioned],
-                search_text=search.document_lexemes(body),
-            )
-            # Message metadata goes to the network log (R13.2), not the audit chain: no global lock.
-            network_log_write(
-                actor=actor,
-                kind=NetworkLogKind.MESSAGE,
-                group_code=group.code,
-                message_id=message.pk,
-                detail={"seq": seq, "status": status},
-            )
-            if status == MessageStatus.VISIBLE:
-                # The sender has read their own message: it never counts as unread for them.
-                _read_own(group, actor.user, seq)
+        with transaction.atomic() if mentioned else nullcontext():  # alone, the insert is one statement
+            _message_insert(message, log_entry)
+            if message.status == MessageStatus.VISIBLE:
                 payload = message_payload(message, sender_role=membership_role)
                 publish_on_commit(group_channel(group.pk), message_event(payload))
                 _notify_mentioned(actor, group, message, mentioned)
@@ -498,24 +487,61 @@ def _require_within_rate(user) -> None:
         )
 
 
-def _next_seq(group: ChatGroup) -> int:
-    """The group's next sequence number. The row lock taken by this UPDATE serialises senders of one group
-    until commit: gapless."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {ChatGroup._meta.db_table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608
-            [group.pk],
-        )
-        return cursor.fetchone()[0]
+def _insert_values(instance, sql_for: dict[str, str]) -> tuple[str, str, list]:
+    """Column list, VALUES list and parameters to insert an unsaved ``instance`` (every field as the ORM
+    would save it, except those given as SQL in ``sql_for``, by attribute name)."""
+    columns, values, params = [], [], []
+    for field in instance._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        if field.attname in sql_for:
+            values.append(sql_for[field.attname])
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(field.pre_save(instance, add=True), connection))
+    return ", ".join(columns), ", ".join(values), params
 
 
-def _read_own(group: ChatGroup, user, seq: int) -> None:
+def _message_insert(message: Message, log_entry) -> None:
+    """R13.2, house rule 7: the message and its network-log row in one statement (one round trip). A shown
+    message also takes the group's next sequence number (the row lock of that UPDATE serialises the group's
+    senders until commit: gapless) and moves the sender's own read position to it (their own message is
+    never unread for them); a held one takes no number. A repeated client message id fails the whole
+    statement on the unique constraint, so no number is used up."""
+    numbered = message.status == MessageStatus.VISIBLE
+    seq_sql = "(SELECT last_seq FROM next_seq)" if numbered else "NULL"
+    message_columns, message_values, message_params = _insert_values(message, {"seq": seq_sql})
+    log_columns, log_values, log_params = _insert_values(
+        log_entry,
+        {
+            "message_id": "(SELECT id FROM new_message)",
+            "detail": "(SELECT jsonb_build_object('seq', seq, 'status', status) FROM new_message)",
+        },
+    )
+    groups, messages = ChatGroup._meta.db_table, Message._meta.db_table
+    memberships, logs = Membership._meta.db_table, log_entry._meta.db_table
+    # Table and column names from the models; every value a parameter.
+    parts, params = [], []
+    if numbered:
+        next_seq = f"UPDATE {groups} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq"  # noqa: S608
+        parts.append(f"next_seq AS ({next_seq})")
+        params.append(message.group_id)
+    insert = f"INSERT INTO {messages} ({message_columns}) VALUES ({message_values})"  # noqa: S608
+    parts.append(f"new_message AS ({insert} RETURNING id, seq, status)")
+    params += message_params
+    parts.append(f"new_log AS (INSERT INTO {logs} ({log_columns}) VALUES ({log_values}))")  # noqa: S608
+    params += log_params
+    if numbered:
+        read = "(SELECT seq FROM new_message)"
+        own_read = f"UPDATE {memberships} SET last_read_seq = {read} WHERE group_id = %s AND user_id = %s"  # noqa: S608
+        parts.append(f"own_read AS ({own_read} AND last_read_seq < {read})")
+        params += [message.group_id, message.sender_id]
+    sql = "WITH " + ", ".join(parts) + " SELECT id, seq FROM new_message"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Membership._meta.db_table} SET last_read_seq = %s "  # noqa: S608
-            "WHERE group_id = %s AND user_id = %s AND last_read_seq < %s",
-            [seq, group.pk, user.pk, seq],
-        )
+        cursor.execute(sql, params)
+        message.pk, message.seq = cursor.fetchone()
+    message._state.adding = False
 
 
 def _sender_role(user, group: ChatGroup) -> str | None:

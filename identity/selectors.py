@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -126,15 +128,16 @@ class PublishingFacts:
     restrictions: dict[str, AccountRestriction]
 
 
-def _publishing_sql() -> str:
+def _publishing_sql() -> tuple[str, list[str]]:
     users = get_user_model()._meta.db_table
+    fields = get_user_model()._meta.concrete_fields
     verifications = IdentityVerification._meta.db_table
     documents = AgreementDocument._meta.db_table
     acceptances = AgreementAcceptance._meta.db_table
     restrictions = AccountRestriction._meta.db_table
     # Table names from the models; every value a parameter.
-    return f"""
-        SELECT u.*,
+    sql = f"""
+        SELECT {", ".join(f"u.{field.column}" for field in fields)},
           (SELECT v.status FROM {verifications} v WHERE v.user_id = u.id) AS facts_verification,
           EXISTS (
             SELECT 1 FROM {documents} d
@@ -148,23 +151,28 @@ def _publishing_sql() -> str:
           ) AS facts_restrictions
         FROM {users} u WHERE u.id = %(pk)s
     """  # noqa: S608
+    return sql, [field.attname for field in fields]
 
 
-_PUBLISHING_SQL: list[str] = []  # built on first use, once the models are loaded
+_PUBLISHING_SQL: list = []  # built on first use, once the models are loaded
 
 
 def user_for_publishing(pk: int):
     """The account as it is now with its ``PublishingFacts`` (as ``publishing_facts``), in one query: the
     gate that runs before every message, and the chat socket's fresh view of the member at each frame."""
     if not _PUBLISHING_SQL:
-        _PUBLISHING_SQL.append(_publishing_sql())
-    now = timezone.now()
-    params = {"pk": pk, "now": now, "required": list(ACCEPTANCE_REQUIRED)}
-    user = next(iter(get_user_model().objects.raw(_PUBLISHING_SQL[0], params)), None)
-    if user is None:
+        _PUBLISHING_SQL.extend(_publishing_sql())
+    sql, names = _PUBLISHING_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"pk": pk, "now": timezone.now(), "required": list(ACCEPTANCE_REQUIRED)})
+        row = cursor.fetchone()
+    if row is None:
         return None
+    user = get_user_model().from_db(connection.alias, names, row[: len(names)])
+    verification, owes, restrictions = row[len(names) :]
     by_kind: dict[str, AccountRestriction] = {}
-    for restriction_id, kind, until in user.facts_restrictions:
+    for item in restrictions:
+        restriction_id, kind, until = json.loads(item) if isinstance(item, str) else item
         restriction = AccountRestriction(
             pk=restriction_id,
             user_id=pk,
@@ -181,8 +189,8 @@ def user_for_publishing(pk: int):
             by_kind[kind] = restriction
     user.publishing_facts = PublishingFacts(
         user=user,
-        verification_status=user.facts_verification or VerificationStatus.UNVERIFIED,
-        owes_agreements=user.facts_owes,
+        verification_status=verification or VerificationStatus.UNVERIFIED,
+        owes_agreements=owes,
         restrictions=by_kind,
     )
     return user

@@ -22,6 +22,9 @@ def _test_settings(settings):
     from screening import matcher
 
     matcher._state.update(matcher=None, checked_at=0.0)  # each test sees its own lexicon
+    from credit import selectors as credit_selectors
+
+    credit_selectors._grid_state.update(levels=None, read_at=0.0)  # and its own credit grid
     app.conf.task_always_eager = True
     yield
 

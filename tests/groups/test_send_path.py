@@ -1,0 +1,170 @@
+"""The chat send path's own parts (issue 9's speed work): the one-query publishing gate, the group loaded
+with the sender's membership, the one-round-trip rate limit, ordered publishing and connection recovery."""
+
+import asyncio
+from datetime import timedelta
+
+import psycopg
+import pytest
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.db import connection
+from django.http import Http404
+from django.test import override_settings
+from django.utils import timezone
+
+from common import ratelimit, realtime
+from groups import consumers, selectors, services
+from identity import policies as identity_policies
+from identity import selectors as identity_selectors
+from identity import services as identity_services
+from identity.models import RestrictionKind
+from tests.conftest import actor_for
+from tests.factories import UserFactory
+from tests.groups.test_consumers import open_socket, receive_type
+
+
+def _restrict(user, kind, **fields):
+    staff = UserFactory(is_staff=True)
+    return identity_services.account_restriction_add(actor=actor_for(staff), user=user, kind=kind, **fields)
+
+
+def test_publishing_facts_r6_2_one_query_with_the_longest_restriction_per_kind(db, django_assert_num_queries):
+    user = UserFactory()
+    now = timezone.now()
+    _restrict(user, RestrictionKind.POST, until=now + timedelta(hours=1))
+    longest = _restrict(user, RestrictionKind.POST, until=now + timedelta(days=2))
+    _restrict(user, RestrictionKind.JOIN_GROUP, until=now - timedelta(minutes=1))  # already over
+    lifted = _restrict(user, RestrictionKind.SUSPENDED)
+    type(lifted).objects.filter(pk=lifted.pk).update(lifted_at=now)
+    with django_assert_num_queries(1):
+        loaded = identity_selectors.user_for_publishing(user.pk)
+    facts = loaded.publishing_facts
+    assert set(facts.restrictions) == {RestrictionKind.POST}
+    assert facts.restrictions[RestrictionKind.POST].pk == longest.pk
+    assert abs(facts.restrictions[RestrictionKind.POST].until - longest.until) < timedelta(seconds=1)
+    assert facts.verification_status == "verified" and facts.owes_agreements is False
+    assert identity_policies.can_publish(loaded).code == "posting_suspended"
+    assert identity_selectors.user_for_publishing(10**9) is None
+
+
+def test_publishing_gate_r5_3_sees_a_new_agreement_and_a_deactivation(db):
+    user = UserFactory()
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    assert identity_policies.can_publish(user).allowed
+    identity_services.agreement_publish(
+        actor=actor_for(admin), kind="convention", title="公约", body="第三版"
+    )
+    assert identity_selectors.user_for_publishing(user.pk).publishing_facts.owes_agreements
+    assert identity_policies.can_publish(user).code == "agreement_pending"
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    assert identity_policies.can_publish(user).code == "account_inactive"  # the row as it is now
+
+
+def test_group_for_posting_r8_6_only_for_active_members(db, owner, member, outsider, group):
+    with pytest.raises(Http404):
+        selectors.group_for_posting(actor_for(outsider), group.code, "c1")
+    with pytest.raises(Http404):
+        selectors.group_for_posting(actor_for(member), "NOSUCHCODE", "c1")
+    loaded = selectors.group_for_posting(actor_for(member), group.code.lower(), " c1 ")
+    assert loaded.pk == group.pk and loaded.viewer_membership.user_id == member.pk
+    assert loaded.repeated_message == ("c1", None)
+    message, _created = services.message_send(
+        actor=actor_for(member), group=loaded, body="你好", client_msg_id="c1"
+    )
+    again = selectors.group_for_posting(actor_for(member), group.code, "c1")
+    assert again.repeated_message == ("c1", message.pk)
+    repeated, created = services.message_send(
+        actor=actor_for(member), group=again, body="你好", client_msg_id="c1"
+    )
+    assert not created and repeated.pk == message.pk
+    services.membership_leave(actor=actor_for(member), group=group)
+    with pytest.raises(Http404):
+        selectors.group_for_posting(actor_for(member), group.code, "c2")
+
+
+def test_rate_limit_r7_3_counts_in_one_redis_window():
+    key = "test:rate:window"
+    cache.delete(key)
+    assert [ratelimit.consume(key, limit=3, window=30) for _ in range(3)] == [0, 0, 0]
+    wait = ratelimit.consume(key, limit=3, window=30)
+    assert 1 <= wait <= 30
+
+
+def test_rate_limit_window_ends_and_opens_again():
+    key = "test:rate:short"
+    cache.delete(key)
+    assert ratelimit.consume(key, limit=1, window=1) == 0
+    assert ratelimit.consume(key, limit=1, window=1) == 1
+    import time
+
+    time.sleep(1.1)
+    assert ratelimit.consume(key, limit=1, window=1) == 0
+
+
+def test_rate_limit_on_a_cache_without_redis():
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
+        assert [ratelimit.consume("local", limit=2, window=60) for _ in range(2)] == [0, 0]
+        assert 1 <= ratelimit.consume("local", limit=2, window=60) <= 61
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_publishes_to_one_group_reach_the_layer_in_call_order():
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add("chat.order-test", channel)
+    await asyncio.gather(*(realtime.publish("chat.order-test", {"type": "x", "n": n}) for n in range(30)))
+    received = [(await layer.receive(channel))["n"] for _ in range(30)]
+    assert received == list(range(30))
+    assert not realtime._in_order  # the per-group locks are let go once nobody waits
+
+
+def _drop_connections(spare: int) -> None:
+    """Terminate the connections to the test database but ``spare`` (the test's own), as a restart would."""
+    settings_dict = connection.settings_dict
+    with psycopg.connect(
+        host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None,
+        user=settings_dict["USER"],
+        password=settings_dict["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid() AND pid <> %s",
+            [settings_dict["NAME"], spare],
+        )
+
+
+@pytest.fixture
+def test_connection_pid(transactional_db) -> int:
+    connection.ensure_connection()
+    return connection.connection.info.backend_pid
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_socket_recovers_from_a_dropped_database_connection(
+    member, group, monkeypatch, settings, test_connection_pid
+):
+    """A dropped connection costs at most the frame that found it: the client's retry (same client message
+    id) is answered, without a restart (house rule: nothing lost, issue 13's fault list)."""
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 60  # a kept connection, as in production
+    monkeypatch.setattr(consumers, "CONNECTION_CHECK_SECONDS", 3600.0)  # no routine check: the failure path
+    socket, ok, _ = await open_socket(member)
+    assert ok
+    await receive_type(socket, "hello")
+    await socket.send_json_to({"type": "send", "group": group.code, "body": "第一条", "client_msg_id": "d1"})
+    assert (await receive_type(socket, "ack"))["seq"] == 1
+    await asyncio.to_thread(_drop_connections, test_connection_pid)
+    frame = {"type": "send", "group": group.code, "body": "第二条", "client_msg_id": "d2"}
+    await socket.send_json_to(frame)
+    failed = await receive_type(socket, "error")
+    assert failed["code"] == "server_error" and failed["client_msg_id"] == "d2"
+    await socket.send_json_to(frame)  # the client's retry
+    answer = await receive_type(socket, "ack")
+    assert answer["seq"] == 2 and answer["client_msg_id"] == "d2" and not answer["duplicate"]
+    await socket.disconnect()
+    await asyncio.to_thread(
+        _drop_connections, test_connection_pid
+    )  # the kept connection must not outlive the test
