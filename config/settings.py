@@ -171,6 +171,33 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
+# Pictures and files sent in chat: a private store, never served at a public address (the file view checks
+# membership, then hands out a link that lives ATTACHMENT_URL_SECONDS). "filesystem" keeps them under
+# MEDIA_ROOT; "s3" in any S3-compatible object store (MinIO in docker-compose.yml).
+MEDIA_ROOT = env.str("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
+ATTACHMENT_STORAGE = env.str("ATTACHMENT_STORAGE", default="filesystem")
+ATTACHMENT_URL_SECONDS = env.int("ATTACHMENT_URL_SECONDS", default=60)
+if ATTACHMENT_STORAGE == "s3":
+    STORAGES["attachments"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("ATTACHMENT_S3_BUCKET", default="qunzu-attachments"),
+            "endpoint_url": env.str("ATTACHMENT_S3_ENDPOINT", default="") or None,
+            "access_key": env.str("ATTACHMENT_S3_ACCESS_KEY", default="") or None,
+            "secret_key": env.str("ATTACHMENT_S3_SECRET_KEY", default="") or None,
+            "region_name": env.str("ATTACHMENT_S3_REGION", default="") or None,
+            "default_acl": None,  # the bucket stays private
+            "querystring_auth": True,
+            "querystring_expire": ATTACHMENT_URL_SECONDS,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["attachments"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(Path(MEDIA_ROOT) / "attachments"), "base_url": "/files/"},
+    }
+
 # Redis: channel layer, Celery broker and cache. Without REDIS_URL everything stays in process.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
@@ -293,6 +320,11 @@ CHAT_RECALL_SECONDS = env.int("CHAT_RECALL_SECONDS", default=120)
 # At most this many members are notified of one message's @mentions.
 CHAT_MENTIONS_MAX = env.int("CHAT_MENTIONS_MAX", default=20)
 CHAT_SEARCHES_PER_MINUTE = env.int("CHAT_SEARCHES_PER_MINUTE", default=30)
+# The largest upload anyone may send (bytes), refused before the body is read; each credit level has its own
+# lower limit (max_upload_mb). Pictures above ATTACHMENT_MAX_PIXELS are refused (decompression bombs).
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
+ATTACHMENT_MAX_PIXELS = env.int("ATTACHMENT_MAX_PIXELS", default=40_000_000)
+ATTACHMENT_THUMBNAIL_PX = env.int("ATTACHMENT_THUMBNAIL_PX", default=480)
 # Only the benchmark settings enable the bare echo socket route.
 CHAT_BENCH_ECHO_ROUTE = False
 

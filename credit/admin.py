@@ -189,6 +189,7 @@ class CreditLevelAdmin(admin.ModelAdmin):
         "categories",
         "messages_per_minute",
         "may_be_admin",
+        "max_upload_mb",
     )
     list_display_links = ("number", "name")
     ordering = ("number",)
@@ -212,6 +213,7 @@ class CreditLevelAdmin(admin.ModelAdmin):
                         "creatable_categories",
                         "messages_per_minute",
                         "may_be_admin",
+                        "max_upload_mb",
                     )
                 },
             ),

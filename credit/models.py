@@ -32,6 +32,9 @@ class CreditLevel(models.Model):
     )
     messages_per_minute = models.PositiveSmallIntegerField(_("messages per minute"))
     may_be_admin = models.BooleanField(_("may be appointed admin"), default=False)
+    max_upload_mb = models.PositiveSmallIntegerField(
+        _("largest picture or file (MB)"), default=0, help_text=_("0: may not send pictures or files.")
+    )
     how_to_reach = models.CharField(_("how to reach this level"), max_length=200, blank=True)
     how_to_reach_en = models.CharField(_("how to reach this level (English)"), max_length=200, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -32,6 +32,7 @@ GRID_FIELDS = (
     "creatable_categories",
     "messages_per_minute",
     "may_be_admin",
+    "max_upload_mb",
     "how_to_reach",
     "how_to_reach_en",
 )
@@ -51,6 +52,7 @@ class Level:
     may_be_admin: bool
     how_to_reach: str = ""
     how_to_reach_en: str = ""
+    max_upload_mb: int = 0
 
     @property
     def label(self) -> str:

@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -53,6 +54,19 @@ class SenderSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=["owner", "admin", "member"])
 
 
+class AttachmentOutputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["image", "file"])
+    name = serializers.CharField()
+    size = serializers.IntegerField(help_text="Bytes, as stored (a picture after re-encoding).")
+    content_type = serializers.CharField(help_text="From the content, not the name.")
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    url = serializers.CharField(
+        help_text="The file view: checks the reader, then redirects to a short-lived link."
+    )
+    thumbnail_url = serializers.CharField(allow_null=True)
+
+
 class MessageOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     group = serializers.CharField(help_text="The group's identification code.")
@@ -63,6 +77,7 @@ class MessageOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=["visible", "held", "removed", "recalled"])
     mentions = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of members @named.")
+    attachment = AttachmentOutputSerializer(allow_null=True, help_text="A picture or file, if one was sent.")
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -143,6 +158,62 @@ class MessageApi(APIView):
         try:
             message, created = services.message_send(actor=actor, group=group, **data.validated_data)
         except DjangoValidationError as exc:  # the same code as the socket's error frame
+            return Response(
+                {"code": exc.code or "invalid", "detail": " ".join(exc.messages)},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(
+            selectors.message_payload(message),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class MessageFileApi(APIView):
+    """Pictures and files are uploaded over HTTP (multipart), never over the socket; the message that
+    carries one reaches the group like any other."""
+
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(
+            help_text="The picture or file (its real type is read from the content)."
+        )
+        caption = RawTextField(required=False, default="", help_text="Optional text shown with it.")
+        client_msg_id = RawTextField(
+            help_text="Unique per sender; a retry with the same id returns the original."
+        )
+
+    @extend_schema(
+        operation_id="messages_send_file",
+        tags=["chat"],
+        summary="Send a picture or file (idempotent per client_msg_id)",
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: MessageOutputSerializer,
+            200: MessageOutputSerializer,
+            413: ErrorSerializer,
+            **ERRORS,
+        },
+    )
+    def post(self, request, code):
+        actor = Actor.from_request(request, door=Door.API)
+        group = selectors.group_get_for_actor(actor, code)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        # The policy sees the size before anything is read into memory; the ASGI guard already refused
+        # bodies above ATTACHMENT_MAX_BYTES before Django read them.
+        policies.require_send_file(request.user, group, upload.size)
+        try:
+            message, created = services.message_send_file(
+                actor=actor,
+                group=group,
+                data=upload.read(),
+                name=upload.name or "",
+                caption=data.validated_data["caption"],
+                client_msg_id=data.validated_data["client_msg_id"],
+            )
+        except DjangoValidationError as exc:  # the same code as through every door
             return Response(
                 {"code": exc.code or "invalid", "detail": " ".join(exc.messages)},
                 status=status.HTTP_400_BAD_REQUEST,

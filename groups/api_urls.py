@@ -18,6 +18,7 @@ urlpatterns = [
         name="api-message-recall",
     ),
     path("groups/<group_code:code>/read/", api.GroupReadApi.as_view(), name="api-group-read"),
+    path("groups/<group_code:code>/files/", api.MessageFileApi.as_view(), name="api-message-file"),
     # Management (R8.5, R9.2): owners and admins; the same services as the manage pages.
     path("groups/<group_code:code>/members/", api.MemberListApi.as_view(), name="api-members"),
     path(f"{MEMBER}mute/", api.MemberMuteApi.as_view(), name="api-member-mute"),

@@ -8,6 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from groups.codes import group_code_new
 
 
+def _attachment_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
 def _invite_token() -> str:
     return secrets.token_urlsafe(18)
 
@@ -251,6 +255,38 @@ class JoinRequest(models.Model):
         return f"{self.user_id} → {self.group_id} ({self.status})"
 
 
+class AttachmentKind(models.TextChoices):
+    IMAGE = "image", _("picture")
+    FILE = "file", _("file")
+
+
+class Attachment(models.Model):
+    """A picture or file sent with a message: stored privately (never at a public address), served only
+    through the file view to the group's members and compliance staff, kept as evidence with its message.
+    A picture is stored re-encoded, without its EXIF and location data."""
+
+    group = models.ForeignKey(ChatGroup, on_delete=models.PROTECT, related_name="attachments")
+    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    token = models.CharField(max_length=32, unique=True, default=_attachment_token, editable=False)
+    kind = models.CharField(_("kind"), max_length=8, choices=AttachmentKind.choices)
+    name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)  # from the content, never from the name
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    stored_name = models.CharField(max_length=300)
+    thumbnail_name = models.CharField(max_length=300, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
 class Message(models.Model):
     """A chat message, numbered per group before anyone sees it (house rule 7)."""
 
@@ -276,6 +312,10 @@ class Message(models.Model):
     mentions = models.JSONField(_("mentions"), default=list, blank=True)
     # The text as search lexemes (a tsvector literal, see groups.search); PostgreSQL indexes it with GIN.
     search_text = models.TextField(_("search lexemes"), blank=True, default="", editable=False)
+    # A picture or file sent with the message; ``body`` is then its caption (possibly empty).
+    attachment = models.OneToOneField(
+        Attachment, null=True, blank=True, on_delete=models.PROTECT, related_name="message"
+    )
 
     class Meta:
         verbose_name = _("message")

@@ -127,6 +127,59 @@ def require_post(user, group: ChatGroup) -> None:
     can_post(user, group).require()
 
 
+def upload_limit_bytes(user) -> int:
+    """R7.3: the largest picture or file the user's credit level allows (0: none), within the platform's
+    own limit ``ATTACHMENT_MAX_BYTES``."""
+    return min(capabilities_for(user).max_upload_mb * 1024 * 1024, settings.ATTACHMENT_MAX_BYTES)
+
+
+def can_send_file(user, group: ChatGroup, size: int) -> Decision:
+    """R6.2, R7.3: a picture or file is a message (``can_post``) whose size the credit level bounds."""
+    decision = can_post(user, group)
+    if not decision:
+        return decision
+    limit = upload_limit_bytes(user)
+    caps = capabilities_for(user)
+    if limit == 0:
+        return _level_refusal(
+            "level_cannot_upload",
+            _("At credit level %(level)s you cannot send pictures or files yet.")
+            % {"level": caps.level.label},
+        )
+    if size > limit:
+        return _level_refusal(
+            "file_too_large",
+            _("This file is %(size)s; at credit level %(level)s you may send up to %(limit)s.")
+            % {"size": _megabytes(size), "level": caps.level.label, "limit": _megabytes(limit)},
+        )
+    return ALLOW
+
+
+def require_send_file(user, group: ChatGroup, size: int) -> None:
+    can_send_file(user, group, size).require()
+
+
+def can_view_attachment(user, message) -> Decision:
+    """R8.6, R13.2: a picture or file is seen by the group's active members while its message is shown
+    (a held one by its sender only), and by compliance staff with the attachment permission at any time
+    (evidence). A former member's link stops working at once."""
+    if user is None or not user.is_authenticated:
+        return deny("not_signed_in", _("Please sign in first."), action_url="/accounts/login/")
+    if user.is_staff and user.has_perm("groups.view_attachment"):
+        return ALLOW
+    if _active_membership(user, message.group) is None:
+        return deny("not_member", _("You are not a member of this group."))
+    if message.status == MessageStatus.VISIBLE or (
+        message.status == MessageStatus.HELD and message.sender_id == user.pk
+    ):
+        return ALLOW
+    return deny("attachment_hidden", _("This file has been removed."))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 def can_join(user, group: ChatGroup, invite_token: str) -> Decision:
     """R8.5: joining by invitation link needs the group's current link; a member cannot join twice."""
     decision = identity_policies.can_use_service(user)

@@ -11,6 +11,7 @@ from django.db.models import BooleanField, Case, Count, F, OuterRef, Subquery, V
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
+from django.urls import reverse
 
 from groups import search
 from groups.codes import group_code_is_valid, group_code_normalise
@@ -146,7 +147,7 @@ def membership_list(group: ChatGroup):
 
 def _with_sender(messages):
     role = Membership.objects.filter(group=OuterRef("group"), user=OuterRef("sender")).values("role")[:1]
-    return messages.select_related("sender", "group").annotate(sender_role=Subquery(role))
+    return messages.select_related("sender", "group", "attachment").annotate(sender_role=Subquery(role))
 
 
 def message_list(group: ChatGroup, *, after: int | None = None, before: int | None = None, limit: int = 50):
@@ -182,7 +183,45 @@ def message_payload(message: Message, *, sender_role: str | None = None) -> dict
         "created_at": message.created_at.isoformat(),
         "status": message.status,
         "mentions": [] if message.status in HIDDEN_STATUSES else message.mentions,
+        "attachment": attachment_payload(message),
     }
+
+
+def attachment_payload(message: Message) -> dict | None:
+    """The picture or file of a shown message: its addresses lead to the file view, which checks who asks
+    before it hands out a short-lived link (so these may be cached, shared in the group, or kept)."""
+    if message.attachment_id is None or message.status in HIDDEN_STATUSES:
+        return None
+    attachment = message.attachment
+    return {
+        "kind": attachment.kind,
+        "name": attachment.name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "width": attachment.width,
+        "height": attachment.height,
+        "url": reverse("attachment", args=[attachment.token]),
+        "thumbnail_url": reverse("attachment-thumbnail", args=[attachment.token])
+        if attachment.thumbnail_name
+        else None,
+    }
+
+
+def attachment_get_for_actor(actor, token: str):
+    """The attachment behind ``token`` and its message, if the actor may see it; 404 otherwise (no probing,
+    and a former member's or a removed file's link simply stops working)."""
+    from groups.policies import can_view_attachment  # policies read selectors; this one reads a policy
+
+    if not isinstance(token, str) or not 16 <= len(token) <= 32:
+        raise Http404
+    message = (
+        Message.objects.filter(attachment__token=token)
+        .select_related("attachment", "group", "sender")
+        .first()
+    )
+    if message is None or not can_view_attachment(actor.user, message):
+        raise Http404
+    return message.attachment, message
 
 
 def message_event(payload: dict) -> dict:
@@ -198,7 +237,9 @@ def message_event(payload: dict) -> dict:
 
 def message_get(group: ChatGroup, seq: int) -> Message:
     """A group's message by its sequence number; 404 when there is none."""
-    message = Message.objects.filter(group=group, seq=seq).select_related("group", "sender").first()
+    message = (
+        Message.objects.filter(group=group, seq=seq).select_related("group", "sender", "attachment").first()
+    )
     if message is None:
         raise Http404
     return message
@@ -260,7 +301,7 @@ def pinned_payload(group: ChatGroup) -> dict | None:
     """R9.2: the pinned message as members see it (nothing once it is no longer shown)."""
     message = (
         Message.objects.filter(pk=group.pinned_message_id, status=MessageStatus.VISIBLE)
-        .select_related("group", "sender")
+        .select_related("group", "sender", "attachment")
         .first()
         if group.pinned_message_id
         else None

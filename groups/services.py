@@ -27,8 +27,9 @@ from common.actors import Actor
 from common.policies import PolicyDenied
 from common.realtime import group_channel, publish_on_commit, user_channel
 from credit.selectors import capabilities_for
-from groups import policies, search, selectors
+from groups import attachments, policies, search, selectors
 from groups.models import (
+    Attachment,
     ChatGroup,
     GroupBan,
     GroupCategory,
@@ -47,7 +48,8 @@ from groups.models import (
 )
 from groups.selectors import message_event, message_payload
 from notifications.services import notify, notify_group
-from screening.services import screen
+from screening.models import ACTION_STRENGTH
+from screening.services import screen, screen_file
 
 MANAGE_PERMISSION = "manage_chatgroup"
 # Overrides and isolates make text display in another order than it is stored (and screened).
@@ -314,12 +316,7 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
     """R6.2, R13.2: post a message. Persisted with a gapless per-group sequence number before it is
     broadcast; a repeated ``client_msg_id`` returns the original message (``created`` is False)."""
     policies.require_post(actor.user, group)
-    client_msg_id = (client_msg_id or "").strip()
-    if not client_msg_id or len(client_msg_id) > CLIENT_MSG_ID_MAX or not client_msg_id.isprintable():
-        raise ValidationError(
-            _("A client message id of 1 to 64 printable characters is required."),
-            code="client_msg_id_invalid",
-        )
+    client_msg_id = _valid_client_msg_id(client_msg_id)
     existing = _message_by_client_id(actor, group, client_msg_id)
     if existing is not None:
         return existing, False
@@ -329,6 +326,77 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
     verdict = screen(actor=actor, text=body, context={"kind": "message", "group": group.code})
     if not verdict.publishable:
         raise verdict.refusal()
+    return _message_create(actor, group, body=body, client_msg_id=client_msg_id, verdict=verdict)
+
+
+def message_send_file(
+    *, actor: Actor, group: ChatGroup, data: bytes, name: str, caption: str, client_msg_id: str
+) -> tuple[Message, bool]:
+    """R6.2, R7.3, R10.1, R13.2: post a picture or file (with an optional caption) as a message: the same
+    policies, rate limits, sequence numbers and idempotency as text. The real type is read from the
+    content; a picture is re-encoded without its metadata; the name and caption go through the text
+    screening and the file through ``screen_file`` (known prohibited pictures, viruses when configured).
+    Nothing is stored for a refused file."""
+    policies.require_send_file(actor.user, group, len(data))
+    client_msg_id = _valid_client_msg_id(client_msg_id)
+    existing = _message_by_client_id(actor, group, client_msg_id)
+    if existing is not None:
+        return existing, False
+    caption = _clean_text(
+        caption,
+        field="caption",
+        label=_("Caption"),
+        max_length=settings.CHAT_MESSAGE_MAX_LENGTH,
+        required=False,
+    )
+    prepared = attachments.prepare(data, name)
+    _require_within_rate(actor.user)
+    _require_slow_mode(actor.user, group)
+    context = {"kind": "attachment", "group": group.code}
+    verdicts = [
+        screen(actor=actor, text=caption, context=context),
+        screen_file(actor=actor, data=prepared.data, name=prepared.name, context=context),
+    ]
+    verdict = max(verdicts, key=lambda v: ACTION_STRENGTH.get(v.action, 0))
+    if not verdict.publishable:
+        raise verdict.refusal()
+    stored_name, thumbnail_name = attachments.save(prepared)
+    attachment = Attachment(
+        group=group,
+        uploader=actor.user,
+        kind=prepared.kind,
+        name=prepared.name,
+        content_type=prepared.content_type,
+        size=len(prepared.data),
+        sha256=prepared.sha256,
+        stored_name=stored_name,
+        thumbnail_name=thumbnail_name,
+        width=prepared.width,
+        height=prepared.height,
+    )
+    try:
+        return _message_create(
+            actor, group, body=caption, client_msg_id=client_msg_id, verdict=verdict, attachment=attachment
+        )
+    except BaseException:
+        attachments.discard(stored_name, thumbnail_name)
+        raise
+
+
+def _valid_client_msg_id(client_msg_id: str) -> str:
+    client_msg_id = (client_msg_id or "").strip() if isinstance(client_msg_id, str) else ""
+    if not client_msg_id or len(client_msg_id) > CLIENT_MSG_ID_MAX or not client_msg_id.isprintable():
+        raise ValidationError(
+            _("A client message id of 1 to 64 printable characters is required."),
+            code="client_msg_id_invalid",
+        )
+    return client_msg_id
+
+
+def _message_create(
+    actor: Actor, group: ChatGroup, *, body: str, client_msg_id: str, verdict, attachment=None
+) -> tuple[Message, bool]:
+    """Record a screened message (with its attachment, if any) and publish it after commit."""
     membership_role = _sender_role(actor.user, group)
     # Read before the group's row is locked for the sequence number: a large group's other senders wait
     # only for the insert.
@@ -346,8 +414,13 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
     )
     # Message metadata goes to the network log (R13.2), not the audit chain: no global lock.
     log_entry = network_log_entry(actor=actor, kind=NetworkLogKind.MESSAGE, group_code=group.code)
+    alone = not mentioned and attachment is None  # then the insert is one statement, its own transaction
     try:
-        with transaction.atomic() if mentioned else nullcontext():  # alone, the insert is one statement
+        with nullcontext() if alone else transaction.atomic():
+            if attachment is not None:
+                attachment.save()
+                message.attachment = attachment
+                log_entry.detail = {"attachment": attachment.sha256}
             _message_insert(message, log_entry)
             if message.status == MessageStatus.VISIBLE:
                 payload = message_payload(message, sender_role=membership_role)
@@ -357,6 +430,8 @@ def message_send(*, actor: Actor, group: ChatGroup, body: str, client_msg_id: st
         existing = _message_by_client_id(actor, group, client_msg_id)  # a concurrent retry won the race
         if existing is None:
             raise
+        if attachment is not None:
+            attachments.discard(attachment.stored_name, attachment.thumbnail_name)
         return existing, False
     message.sender_role = membership_role
     return message, True
@@ -489,7 +564,8 @@ def _require_within_rate(user) -> None:
 
 def _insert_values(instance, sql_for: dict[str, str]) -> tuple[str, str, list]:
     """Column list, VALUES list and parameters to insert an unsaved ``instance`` (every field as the ORM
-    would save it, except those given as SQL in ``sql_for``, by attribute name)."""
+    would save it, except those given as SQL in ``sql_for``, by attribute name; a ``%s`` in that SQL
+    stands for the field's own value)."""
     columns, values, params = [], [], []
     for field in instance._meta.concrete_fields:
         if field.primary_key:
@@ -497,6 +573,8 @@ def _insert_values(instance, sql_for: dict[str, str]) -> tuple[str, str, list]:
         columns.append(connection.ops.quote_name(field.column))
         if field.attname in sql_for:
             values.append(sql_for[field.attname])
+            if "%s" in sql_for[field.attname]:  # the field's own value completes the expression
+                params.append(field.get_db_prep_save(getattr(instance, field.attname), connection))
         else:
             values.append("%s")
             params.append(field.get_db_prep_save(field.pre_save(instance, add=True), connection))
@@ -516,7 +594,7 @@ def _message_insert(message: Message, log_entry) -> None:
         log_entry,
         {
             "message_id": "(SELECT id FROM new_message)",
-            "detail": "(SELECT jsonb_build_object('seq', seq, 'status', status) FROM new_message)",
+            "detail": "(SELECT jsonb_build_object('seq', seq, 'status', status) FROM new_message) || %s",
         },
     )
     groups, messages = ChatGroup._meta.db_table, Message._meta.db_table
@@ -575,7 +653,7 @@ def _message_by_client_id(actor: Actor, group: ChatGroup, client_msg_id: str) ->
     if repeated is not None and repeated[0] == client_msg_id and repeated[1] is None:
         return None  # the send's own query found no earlier message with this id
     existing = (
-        Message.objects.select_related("sender", "group")
+        Message.objects.select_related("sender", "group", "attachment")
         .filter(sender=actor.user, client_msg_id=client_msg_id)
         .first()
     )
@@ -597,6 +675,7 @@ __all__ = [
     "membership_mark_read",
     "message_recall",
     "message_send",
+    "message_send_file",
 ]
 
 

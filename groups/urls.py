@@ -1,6 +1,6 @@
 from django.urls import path
 
-from groups import views
+from groups import views, views_files
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +12,14 @@ urlpatterns = [
     path("groups/<group_code:code>/leave/", views.group_leave, name="group-leave"),
     path("join/<invite_token:token>/", views.group_join, name="group-join"),
     path("invitations/", views.invitations, name="invitations"),
+    path("files/<str:token>/", views_files.attachment_open, name="attachment"),
+    path(
+        "files/<str:token>/thumb/",
+        views_files.attachment_open,
+        {"variant": "thumb"},
+        name="attachment-thumbnail",
+    ),
+    path("files/<str:token>/raw/", views_files.attachment_raw, name="attachment-raw"),
     path("invitations/<int:pk>/respond/", views.invitation_respond, name="invitation-respond"),
 ]
 

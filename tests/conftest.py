@@ -5,6 +5,23 @@ from groups import services
 from tests.factories import UserFactory
 
 
+@pytest.fixture(scope="session")
+def attachment_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("attachments")
+
+
+@pytest.fixture(autouse=True)
+def _attachment_store(settings, attachment_root):
+    """Pictures and files of the tests go to a temporary directory, never into the project."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(attachment_root)},
+        },
+    }
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     """Fast password hashing; tasks in process (tests/config/test_celery_worker.py uses a real worker)."""

@@ -8,6 +8,7 @@ other_owner as the non-member unless the row says otherwise (the owner-only powe
 
 import pytest
 from channels.db import database_sync_to_async
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from config.routing import websocket_urlpatterns
@@ -58,6 +59,17 @@ MATRIX = {
     ("api-messages", "GET"): {"anonymous": 403, "non_member": 404, "member": 200, "owner": 200},
     ("api-messages", "POST"): {"anonymous": 403, "non_member": 404, "member": 201, "owner": 201},
     ("api-schema", "GET"): dict.fromkeys(ROLES, 200),
+    # Pictures and files (issue 10): sent like messages; the file view answers members with a short-lived
+    # link and everyone else with 404; a raw address without its signed link is 404 for everyone.
+    ("api-message-file", "POST"): {"anonymous": 403, "non_member": 404, "member": 201, "owner": 201},
+    ("attachment", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": REDIRECT, "owner": REDIRECT},
+    ("attachment-thumbnail", "GET"): {
+        "anonymous": LOGIN,
+        "non_member": 404,
+        "member": REDIRECT,
+        "owner": REDIRECT,
+    },
+    ("attachment-raw", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 404, "owner": 404},
     # Management API (R8.5, R9.2): owner and admins; a member gets 403 with the rule's code, someone outside
     # the group 404. Member routes act on the world's member; the world has no join request, so the owner's
     # decide reaches the 404 of an unknown id; message routes act on message 1, the member's; dismissing a
@@ -286,6 +298,14 @@ def world(db):
     other_owner = UserFactory(username="mx-other-owner")
     services.group_create(actor=actor_for(other_owner), name="别的群")
     services.message_send(actor=actor_for(member), group=group, body="矩阵消息", client_msg_id="mx-msg-1")
+    services.message_send_file(
+        actor=actor_for(member),
+        group=group,
+        data=_picture(),
+        name="图.png",
+        caption="",
+        client_msg_id="mx-f-1",
+    )
     group.refresh_from_db()
     return {
         "owner": owner,
@@ -298,8 +318,21 @@ def world(db):
     }
 
 
+def _picture() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((64, 48)).save(out, "PNG")
+    return out.getvalue()
+
+
 def _url(name, group):
     from django.urls import reverse
+
+    if name.startswith("attachment"):  # the world's picture (message 2, the member's)
+        return reverse(name, kwargs={"token": group.attachments.get().token})
 
     kwargs = {
         "group-chat": {"code": group.code},
@@ -331,6 +364,7 @@ def _url(name, group):
         "api-messages-search": {"code": group.code},
         "api-message-recall": {"code": group.code, "seq": 1},
         "api-group-read": {"code": group.code},
+        "api-message-file": {"code": group.code},
         "group-search": {"code": group.code},
         "message-recall": {"code": group.code, "seq": 1},
     }.get(name, {})
@@ -349,6 +383,7 @@ BODIES = {
     "group-create": {"name": "新群", "description": ""},
     "group-chat": {"body": "你好", "client_msg_id": "mx-1"},
     "api-messages": {"body": "你好", "client_msg_id": "mx-1"},
+    "api-message-file": {"caption": "图", "client_msg_id": "mx-file-2"},
     "set_language": {"language": "en", "next": "/"},
     "profile": {"nickname": "新昵称"},
     "sessions": {"session": "no-such-session"},
@@ -382,6 +417,9 @@ BODIES = {
 }
 
 
+MULTIPART = {"api-message-file"}
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "method"), list(MATRIX))
 def test_route_outcome_per_role(client, world, name, method, role):
@@ -392,6 +430,8 @@ def test_route_outcome_per_role(client, world, name, method, role):
     body = BODIES.get(name, {})
     if method == "GET":
         response = client.get(url, body)
+    elif name in MULTIPART:
+        response = client.post(url, {**body, "file": SimpleUploadedFile("图.png", _picture())})
     elif name.startswith("api-"):
         response = getattr(client, method.lower())(url, body, content_type="application/json")
     else:

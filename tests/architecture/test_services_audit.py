@@ -17,6 +17,7 @@ SERVICE_MODULES = [
 AUDITED_ELSEWHERE = {
     "user_session_record": "part of the login, audited as identity.login",
     "message_send": "message metadata goes to the network log (R13.2), sealed by digests",
+    "message_send_file": "as message_send; the log row also names the file's SHA-256",
     "notify": "a notice follows an action its own service audited; the notice row is its record",
     "notify_group": "as notify",
     "notifications_mark_read": "the reader's own bookkeeping",
