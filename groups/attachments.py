@@ -178,7 +178,7 @@ def _reencode(image: Image.Image, content_type: str) -> tuple[bytes, str, str]:
         upright.save(out, "WEBP", quality=90)
         return out.getvalue(), "webp", "image/webp"
     converted = upright if upright.mode in ("RGB", "RGBA", "L", "LA", "P") else upright.convert("RGBA")
-    converted.save(out, "PNG", optimize=True)
+    converted.save(out, "PNG")
     return out.getvalue(), "png", "image/png"
 
 

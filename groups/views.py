@@ -97,6 +97,7 @@ def group_chat(request, code):
             "post_decision": policies.can_post(request.user, group),
             "new_client_msg_id": uuid.uuid4().hex,
             "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
+            "upload_max": policies.upload_limit_bytes(request.user),
         },
     )
 

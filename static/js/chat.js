@@ -187,7 +187,9 @@
     const bubble = document.createElement("div");
     bubble.className = "bubble";
     bubble.textContent = m.body;
-    li.append(who, bubble);
+    li.append(who);
+    if (m.attachment && m.status !== "removed") li.append(attachmentNode(m.attachment));
+    if (m.body || !m.attachment || m.status === "removed") li.append(bubble);
     if (m.status === "removed") {
       li.classList.add("removed");
       bubble.textContent = t("Removed");
@@ -207,6 +209,114 @@
       expireRecall(li);
     }
     return li;
+  }
+
+  // --- pictures and files ------------------------------------------------------------------------------
+
+  function formatSize(bytes) {
+    if (bytes >= 1024 * 1024) return (bytes / (1024 * 1024)).toFixed(1) + " MB";
+    if (bytes >= 1024) return Math.round(bytes / 1024) + " KB";
+    return bytes + " B";
+  }
+
+  // The addresses lead to the file view, which checks the reader and hands out a short-lived link.
+  function attachmentNode(a) {
+    const wrap = document.createElement("div");
+    wrap.className = "attachment " + a.kind;
+    const link = document.createElement("a");
+    link.href = a.url;
+    if (a.kind === "image" && a.thumbnail_url) {
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.title = t("OpenPicture");
+      const img = document.createElement("img");
+      img.src = a.thumbnail_url;
+      img.alt = a.name;
+      img.loading = "lazy";
+      img.decoding = "async";
+      if (a.width && a.height) { img.width = a.width; img.height = a.height; }
+      link.append(img);
+    } else {
+      link.className = "file-card";
+      const icon = document.createElement("span");
+      icon.className = "file-icon";
+      icon.setAttribute("aria-hidden", "true");
+      icon.textContent = "📄";
+      const text = document.createElement("span");
+      text.className = "file-text";
+      const name = document.createElement("span");
+      name.className = "file-name";
+      name.textContent = a.name;
+      const size = document.createElement("span");
+      size.className = "file-size";
+      size.textContent = formatSize(a.size);
+      text.append(name, size);
+      link.append(icon, text);
+    }
+    wrap.append(link);
+    return wrap;
+  }
+
+  const uploadMax = composer ? Number(composer.dataset.uploadMax || 0) : 0;
+
+  function csrfToken() {
+    const field = composer && composer.querySelector("[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+
+  // A picture or file goes over HTTP with its progress shown; the message comes back like any other.
+  function uploadFile(file) {
+    const cmid = newClientId();
+    const el = renderMessage({ client_msg_id: cmid, body: "", sender: { id: me, nickname: "" } }, "sending");
+    el.querySelector(".who").remove();
+    const card = attachmentNode({ kind: "file", name: file.name, size: file.size, url: "#" });
+    card.querySelector("a").removeAttribute("href");
+    const progress = document.createElement("progress");
+    progress.className = "upload-progress";
+    progress.max = 100;
+    progress.value = 0;
+    el.querySelector(".bubble").replaceWith(card, progress);
+    removePlaceholder();
+    list.append(el);
+    pending.set(cmid, { body: "", el, upload: file, progress });
+    scrollDown(true);
+    if (!uploadMax) { markFailed(cmid, t("NoUploads"), "/credit/", "level_cannot_upload"); return; }
+    if (file.size > uploadMax) {
+      markFailed(cmid, t("TooLarge").replace("%s", formatSize(uploadMax)), "/credit/", "file_too_large");
+      return;
+    }
+    sendUpload(cmid);
+  }
+
+  function sendUpload(cmid) {
+    const item = pending.get(cmid);
+    if (!item) return;
+    item.el.classList.remove("failed");
+    item.el.classList.add("sending");
+    const note = item.el.querySelector(".fail-note");
+    if (note) note.remove();
+    item.progress.value = 0;
+    const form = new FormData();
+    form.append("file", item.upload);
+    form.append("caption", "");
+    form.append("client_msg_id", cmid);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/groups/${current}/files/`);
+    xhr.setRequestHeader("X-CSRFToken", csrfToken());
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) item.progress.value = Math.round((event.loaded * 100) / event.total);
+    });
+    xhr.addEventListener("load", () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+      if ((xhr.status === 200 || xhr.status === 201) && body) {
+        if (body.status === "held") { item.progress.remove(); markHeld(body); } else accept(body);
+        return;
+      }
+      markFailed(cmid, (body && body.detail) || t("ActionFailed"), body && body.action_url, body && body.code);
+    });
+    xhr.addEventListener("error", () => markFailed(cmid, t("ActionFailed")));
+    xhr.send(form);
   }
 
   function removePlaceholder() {
@@ -270,6 +380,7 @@
   function sendFrame(cmid) {
     const item = pending.get(cmid);
     if (!item) return;
+    if (item.upload) { sendUpload(cmid); return; } // a file is sent again over HTTP, never the socket
     item.el.classList.remove("failed");
     item.el.classList.add("sending");
     const note = item.el.querySelector(".fail-note");
@@ -522,7 +633,9 @@
     hello(frame) {
       if (frame.protocol !== PROTOCOL && banner) { banner.textContent = t("Reload"); banner.hidden = false; }
       requestResume();
-      pending.forEach((item, cmid) => { if (!item.el.classList.contains("failed")) sendFrame(cmid); });
+      pending.forEach((item, cmid) => {
+        if (!item.upload && !item.el.classList.contains("failed")) sendFrame(cmid); // uploads are on their way
+      });
       readSent = 0;
       scheduleRead();
     },
@@ -737,6 +850,27 @@
       showMentions();
     });
     input.addEventListener("blur", () => setTimeout(hideMentions, 150));
+    const attach = document.getElementById("attach-input");
+    if (attach) {
+      attach.addEventListener("change", () => {
+        Array.from(attach.files || []).forEach(uploadFile);
+        attach.value = "";
+      });
+    }
+    // A picture pasted into the message box, or files dropped on it, are sent like chosen ones.
+    input.addEventListener("paste", (event) => {
+      const files = Array.from((event.clipboardData && event.clipboardData.files) || []);
+      if (!files.length) return;
+      event.preventDefault();
+      files.forEach(uploadFile);
+    });
+    composer.addEventListener("dragover", (event) => { event.preventDefault(); composer.classList.add("dragging"); });
+    composer.addEventListener("dragleave", () => composer.classList.remove("dragging"));
+    composer.addEventListener("drop", (event) => {
+      event.preventDefault();
+      composer.classList.remove("dragging");
+      Array.from((event.dataTransfer && event.dataTransfer.files) || []).forEach(uploadFile);
+    });
     input.addEventListener("keydown", (event) => {
       if (mentionChoices.length && !mentionList.hidden) {
         if (event.key === "ArrowDown" || event.key === "ArrowUp") {

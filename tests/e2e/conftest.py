@@ -68,6 +68,7 @@ def live_url():
         "SMS_BACKEND": "common.sms.FileBackend",
         "SMS_FILE_PATH": str(SMS_FILE),
         "IDENTITY_VERIFIER": "fake",
+        "DJANGO_MEDIA_ROOT": str(ROOT / "test-results" / "media"),
     }
     SMS_FILE.unlink(missing_ok=True)
     for command in (["migrate", "--noinput"], ["seed_demo"]):  # the demo members, groups and lexicon
