@@ -172,8 +172,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # Pictures and files sent in chat: a private store, never served at a public address (the file view checks
-# membership, then hands out a link that lives ATTACHMENT_URL_SECONDS). "filesystem" keeps them under
-# MEDIA_ROOT; "s3" in any S3-compatible object store (MinIO in docker-compose.yml).
+# membership, then hands out a link that lives ATTACHMENT_URL_SECONDS and streams the file itself).
+# "filesystem" keeps them under MEDIA_ROOT; "s3" in a private bucket of any S3-compatible object store
+# (MinIO in docker-compose.yml), which browsers never reach.
 MEDIA_ROOT = env.str("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 ATTACHMENT_STORAGE = env.str("ATTACHMENT_STORAGE", default="filesystem")
 ATTACHMENT_URL_SECONDS = env.int("ATTACHMENT_URL_SECONDS", default=60)
@@ -187,8 +188,6 @@ if ATTACHMENT_STORAGE == "s3":
             "secret_key": env.str("ATTACHMENT_S3_SECRET_KEY", default="") or None,
             "region_name": env.str("ATTACHMENT_S3_REGION", default="") or None,
             "default_acl": None,  # the bucket stays private
-            "querystring_auth": True,
-            "querystring_expire": ATTACHMENT_URL_SECONDS,
             "file_overwrite": False,
         },
     }

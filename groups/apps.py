@@ -16,3 +16,8 @@ class GroupsConfig(AppConfig):
         from notifications.selectors import register_group_resolver
 
         register_group_resolver(group_keys_joined)
+
+        from audit.services import register_retention_purger
+        from groups.services import messages_purge_expired
+
+        register_retention_purger("removed_messages", messages_purge_expired)

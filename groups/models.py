@@ -316,6 +316,8 @@ class Message(models.Model):
     attachment = models.OneToOneField(
         Attachment, null=True, blank=True, on_delete=models.PROTECT, related_name="message"
     )
+    # When retention erased a removed or recalled message's text and file (R13.2); the tombstone stays.
+    purged_at = models.DateTimeField(_("content purged at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")

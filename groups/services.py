@@ -984,6 +984,49 @@ def group_announcement_set(*, actor: Actor, group: ChatGroup, text: str) -> Chat
     return group
 
 
+def messages_purge_expired(
+    *, actor: Actor, cutoff, held_users, held_groups, batch_size=5_000, progress=None
+) -> int:
+    """R13.2: removed and recalled messages past their retention period (``removed_messages``) lose their
+    text and their picture or file (the stored bytes are deleted); the tombstone, its number and the file's
+    name, size and SHA-256 stay. A legal hold on the sender or the group keeps them whole. Registered with
+    the audit app's retention job."""
+    expired = (
+        Message.objects.filter(
+            Q(status=MessageStatus.REMOVED, removed_at__lt=cutoff)
+            | Q(status=MessageStatus.RECALLED, recalled_at__lt=cutoff)
+        )
+        .filter(Q(purged_at__isnull=True))
+        .exclude(sender_id__in=held_users)
+        .exclude(group__code__in=held_groups)
+    )
+    removed = 0
+    while batch := list(expired.select_related("attachment").order_by("pk")[:batch_size]):
+        files = [
+            name
+            for message in batch
+            if message.attachment_id
+            for name in (message.attachment.stored_name, message.attachment.thumbnail_name)
+            if name
+        ]
+        ids = [message.pk for message in batch]
+        with transaction.atomic():
+            Message.objects.filter(pk__in=ids).update(
+                body="", search_text="", mentions=[], purged_at=timezone.now()
+            )
+            Attachment.objects.filter(message__pk__in=ids).update(stored_name="", thumbnail_name="")
+            audit_record(
+                actor=actor,
+                event_type="groups.messages_purged",
+                data={"count": len(ids), "files": len(files), "first_id": ids[0], "last_id": ids[-1]},
+            )
+        attachments.discard(*files)  # after the commit: a failed purge leaves the files in place
+        removed += len(ids)
+        if progress:
+            progress(removed)
+    return removed
+
+
 def message_remove(*, actor: Actor, message: Message, reason: str = "") -> Message:
     """R9.2, house rule 8: an admin removes a message; members see that it was removed, the record and
     its text stay as evidence for the retention period."""

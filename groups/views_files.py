@@ -1,14 +1,13 @@
 """The file view: pictures and files of chat messages, for those who may see them, through short-lived links.
 
 ``/files/<token>/`` (and ``/thumb/``) checks the reader on every request and answers with a link that lives
-``ATTACHMENT_URL_SECONDS``: on the file system a signed ``/raw/`` address bound to the reader (checked
-again when it is fetched), in object storage a pre-signed URL of the private bucket. A former member's
-link stops working at once; a removed file is gone for members and stays for compliance staff.
+``ATTACHMENT_URL_SECONDS``: a signed ``/raw/`` address bound to the reader, checked again when it is
+fetched, which streams the file from the store (the file system, or a private S3 bucket that browsers never
+reach). A former member's link stops working at once; a removed file is gone for members and stays for
+compliance staff.
 """
 
 from __future__ import annotations
-
-from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -42,23 +41,9 @@ def _disposition(attachment, variant: str) -> bool:
 @require_GET
 def attachment_open(request, token: str, variant: str = "original"):
     attachment, _message = selectors.attachment_get_for_actor(Actor.from_request(request), token)
-    name = _stored_name(attachment, variant)
-    if settings.ATTACHMENT_STORAGE == "s3":
-        disposition = "attachment" if _disposition(attachment, variant) else "inline"
-        url = attachments.store().url(
-            name,
-            parameters={
-                "ResponseContentDisposition": f"{disposition}; filename*=UTF-8''{_quoted(attachment.name)}",
-                "ResponseContentType": "image/webp" if variant == "thumb" else attachment.content_type,
-            },
-        )
-        return _no_store(redirect(url))
+    _stored_name(attachment, variant)  # 404 for a picture without a thumbnail, or a purged file
     signed = signing.dumps({"t": token, "v": variant, "u": request.user.pk}, salt=SALT, compress=False)
     return _no_store(redirect(f"{reverse('attachment-raw', args=[token])}?s={signed}"))
-
-
-def _quoted(name: str) -> str:
-    return quote(name, safe="")
 
 
 def _no_store(response):

@@ -24,3 +24,17 @@ def test_dockerfile_installs_from_the_lock_and_serves_with_several_uvicorn_worke
     assert "uv sync --frozen --no-dev" in dockerfile
     assert '"uvicorn", "config.asgi:application"' in dockerfile
     assert '"--workers", "4"' in dockerfile
+
+
+def test_compose_keeps_attachments_in_a_private_minio_bucket():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert "healthcheck" in services["minio"]
+    assert "attachments:/data" in services["minio"]["volumes"]
+    environment = services["web"]["environment"]
+    assert (
+        environment["ATTACHMENT_STORAGE"] == "s3"
+        and environment["ATTACHMENT_S3_ENDPOINT"] == "http://minio:9000"
+    )
+    assert "mc anonymous set none" in " ".join(services["minio-bucket"]["entrypoint"])
+    assert "9000" not in " ".join(services["minio"].get("ports", []))  # browsers never reach the bucket

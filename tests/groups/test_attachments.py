@@ -251,3 +251,40 @@ def test_a_muted_member_cannot_send_files_either_r9_2(client, owner, member, gro
     response = upload(client, group, photo(), "p.jpg")
     assert response.status_code == 403 and response.json()["code"] == "muted"
     assert not Attachment.objects.exists()
+
+
+def test_retention_erases_removed_files_unless_held_r13_2(client, owner, member, group, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audit import services as audit_services
+    from common.actors import Actor, Door
+
+    client.force_login(member)
+    first = Message.objects.get(pk=upload(client, group, photo(), "a.jpg", client_msg_id="a").json()["id"])
+    kept = Message.objects.get(
+        pk=upload(client, group, photo(seed=3), "b.jpg", client_msg_id="b").json()["id"]
+    )
+    for message in (first, kept):
+        services.message_remove(actor=actor_for(owner), message=message, reason="测试")
+    long_ago = timezone.now() - timedelta(days=settings.RETENTION_DAYS["removed_messages"] + 1)
+    Message.objects.filter(pk=first.pk).update(removed_at=long_ago)
+    system = Actor.system(door=Door.TASK)
+    run = audit_services.retention_purge(actor=system, record_class="removed_messages")
+    assert run.removed == 1
+    first.refresh_from_db()
+    assert first.body == "" and first.purged_at is not None and first.seq  # the tombstone stays
+    erased = first.attachment
+    erased.refresh_from_db()
+    assert erased.stored_name == "" and erased.sha256  # the record of what it was stays
+    assert stored_bytes(Attachment.objects.get(message=kept))  # still within its retention period
+    # A legal hold on the group keeps even an expired one whole.
+    Message.objects.filter(pk=kept.pk).update(removed_at=long_ago)
+    officer = UserFactory(is_staff=True)
+    officer.user_permissions.add(Permission.objects.get(codename="export_auditevent"))
+    audit_services.legal_hold_set(
+        actor=actor_for(officer), target_type="group", target_id=group.code, reason="调查"
+    )
+    assert audit_services.retention_purge(actor=system, record_class="removed_messages").removed == 0
+    assert stored_bytes(Attachment.objects.get(message=kept))
