@@ -83,7 +83,9 @@ def group_chat(request, code):
             "history": [
                 {**selectors.message_payload(m), "mine": m.sender_id == request.user.pk} for m in history
             ],
-            "held": selectors.messages_held_for_author(group, request.user),
+            "held": [
+                selectors.message_payload(m) for m in selectors.messages_held_for_author(group, request.user)
+            ],
             "member_count": selectors.group_member_count(group),
             "members": members[:200],
             "member_names": sorted(

@@ -149,7 +149,7 @@ async def test_socket_recovers_from_a_dropped_database_connection(
 ):
     """A dropped connection costs at most the frame that found it: the client's retry (same client message
     id) is answered, without a restart (house rule: nothing lost, issue 13's fault list)."""
-    settings.DATABASES["default"]["CONN_MAX_AGE"] = 60  # a kept connection, as in production
+    monkeypatch.setitem(settings.DATABASES["default"], "CONN_MAX_AGE", 60)  # kept, as in production
     monkeypatch.setattr(consumers, "CONNECTION_CHECK_SECONDS", 3600.0)  # no routine check: the failure path
     socket, ok, _ = await open_socket(member)
     assert ok
