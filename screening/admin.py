@@ -2,7 +2,9 @@
 
 House rule 1: the admin never writes these models itself. Adding, changing, enabling and disabling go
 through ``lexicon_term_save`` / ``allow_entry_save``, removing through ``lexicon_term_delete``, imports
-through ``lexicon_import_csv``; versions and evidence are shown, never edited.
+through ``lexicon_import_csv``; versions and evidence are shown, never edited. The list of prohibited
+images is added to by uploading a picture (``prohibited_image_add``, which keeps only its hashes), changed
+through ``prohibited_image_change`` and emptied through ``prohibited_image_remove``.
 
 The form calls the service at the end of its validation, so that a refusal (a duplicate, an empty term)
 is shown as a form error on the page rather than a server error; ``save_model`` then has nothing left to
@@ -33,10 +35,20 @@ from common.admin import ReadOnlyModelAdmin
 from common.policies import PolicyDenied
 from common.reasons import Reason
 from screening import policies, services
-from screening.models import Action, AllowEntry, LexiconTerm, LexiconVersion, ScreeningEvidence
+from screening.images import to_hex
+from screening.models import (
+    IMAGE_ACTIONS,
+    Action,
+    AllowEntry,
+    LexiconTerm,
+    LexiconVersion,
+    ProhibitedImage,
+    ScreeningEvidence,
+)
 from screening.normalize import fold
 
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
+IMAGE_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 IMPORT_ERRORS_SHOWN = 500  # bad lines listed on the report page; the rest are counted
 CONFLICT = _("Someone saved a matching entry at the same moment. Check the list and try again.")
 
@@ -159,6 +171,65 @@ class AllowEntryForm(ServiceModelForm):
         return _("It matches the existing entry “%(phrase)s”.") % {"phrase": other.phrase}
 
 
+_NOTE_ERRORS = {"too_long": "note", "control_characters": "note"}
+
+
+class ProhibitedImageAddForm(ServiceModelForm):
+    """Upload a known prohibited picture: the service keeps its hashes, the picture goes nowhere."""
+
+    image = forms.FileField(
+        label=_("image"),
+        help_text=_(
+            "The picture is not stored: only its perceptual hashes are kept, which also find resized and "
+            "recompressed copies. At most 20 MB."
+        ),
+    )
+    error_fields = {
+        "image_invalid": "image",
+        "image_duplicate": "image",
+        "category_unknown": "category",
+        "action_unknown": "action",
+        **_NOTE_ERRORS,
+    }
+
+    class Meta:
+        model = ProhibitedImage
+        fields = ("category", "action", "note")
+
+    def clean_image(self):
+        upload = self.cleaned_data["image"]
+        if upload.size > IMAGE_UPLOAD_MAX_BYTES:
+            raise ValidationError(_("The file is larger than 20 MB."), code="too_large")
+        return upload.read(IMAGE_UPLOAD_MAX_BYTES + 1)
+
+    def save_through_service(self, data, existing):
+        return services.prohibited_image_add(
+            actor=self.actor,
+            image_bytes=data["image"],
+            category=data["category"],
+            action=data["action"],
+            note=data.get("note") or "",
+        )
+
+
+class ProhibitedImageChangeForm(ServiceModelForm):
+    error_fields = {"category_unknown": "category", "action_unknown": "action", **_NOTE_ERRORS}
+
+    class Meta:
+        model = ProhibitedImage
+        fields = ("category", "action", "note", "active")
+
+    def save_through_service(self, data, existing):
+        return services.prohibited_image_change(
+            actor=self.actor,
+            image=existing,
+            category=data["category"],
+            action=data["action"],
+            note=data.get("note") or "",
+            active=data["active"],
+        )
+
+
 class LexiconImportForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
@@ -214,9 +285,9 @@ class ServiceModelAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         """No related objects are edited here."""
 
-    def _set_enabled(self, request, queryset, enabled: bool, save):
+    def _set_enabled(self, request, queryset, enabled: bool, save, field: str = "enabled"):
         done, failed = 0, []
-        for record in queryset.filter(enabled=not enabled):
+        for record in queryset.filter(**{field: not enabled}):
             try:
                 save(record, enabled)
             except PolicyDenied as denied:
@@ -396,6 +467,102 @@ class AllowEntryAdmin(ServiceModelAdmin):
         return save
 
 
+# --- the list of prohibited images -------------------------------------------------------------------
+
+
+def _may_manage_images(request) -> bool:
+    return bool(policies.can_manage_prohibited_images(request.user))
+
+
+@admin.register(ProhibitedImage)
+class ProhibitedImageAdmin(ServiceModelAdmin):
+    """No thumbnails: the pictures are not kept. Removing deletes the entry through the service."""
+
+    list_display = ("__str__", "category", "action", "active", "note", "added_by", "added_at")
+    list_filter = ("category", "action", "active")
+    list_select_related = ("added_by",)
+    search_fields = ("note", "sha256")
+    actions = ("enable_selected", "disable_selected")
+    add_fields = ("image", "category", "action", "note")
+    change_fields = (
+        "phash_hex",
+        "dhash_hex",
+        "sha256",
+        "category",
+        "action",
+        "note",
+        "active",
+        "added_by",
+        "added_at",
+        "updated_at",
+    )
+    readonly_for_existing = ("phash_hex", "dhash_hex", "sha256", "added_by", "added_at", "updated_at")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = ProhibitedImageChangeForm if obj is not None else ProhibitedImageAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return self.add_fields if obj is None else self.change_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_for_existing if obj is not None else ()
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "action":
+            kwargs["choices"] = [(action.value, action.label) for action in IMAGE_ACTIONS]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def has_add_permission(self, request):
+        return _may_manage_images(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _may_manage_images(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return _may_manage_images(request)
+
+    @admin.display(description=_("perceptual hash (pHash)"))
+    def phash_hex(self, obj):
+        return to_hex(obj.phash)
+
+    @admin.display(description=_("difference hash (dHash)"))
+    def dhash_hex(self, obj):
+        return to_hex(obj.dhash)
+
+    def delete_model(self, request, obj):
+        services.prohibited_image_remove(actor=_actor(request), image=obj)
+
+    def delete_queryset(self, request, queryset):
+        actor = _actor(request)
+        with transaction.atomic():
+            for image in queryset:
+                services.prohibited_image_remove(actor=actor, image=image)
+
+    @admin.action(description=_("Enable the selected images"), permissions=["change"])
+    def enable_selected(self, request, queryset):
+        self._set_active(request, queryset, True)
+
+    @admin.action(description=_("Disable the selected images"), permissions=["change"])
+    def disable_selected(self, request, queryset):
+        self._set_active(request, queryset, False)
+
+    def _set_active(self, request, queryset, active: bool):
+        actor = _actor(request)
+
+        def save(image, enabled):
+            services.prohibited_image_change(
+                actor=actor,
+                image=image,
+                category=image.category,
+                action=image.action,
+                note=image.note,
+                active=enabled,
+            )
+
+        self._set_enabled(request, queryset.filter(active=not active), active, save, field="active")
+
+
 # --- read-only records -------------------------------------------------------------------------------
 
 
@@ -420,6 +587,7 @@ class ScreeningEvidenceAdmin(ReadOnlyModelAdmin):
         "ip",
         "port",
         "lexicon_version",
+        "file_sha256",
         "original_text",
         "normalised_text",
         "hits_table",
@@ -448,7 +616,7 @@ class ScreeningEvidenceAdmin(ReadOnlyModelAdmin):
                 (
                     hit.get("category", ""),
                     labels.get(hit.get("category"), ""),
-                    hit.get("term", ""),
+                    _hit_term(hit),
                     hit.get("start", ""),
                     hit.get("end", ""),
                     dict(Action.choices).get(hit.get("action"), hit.get("action", "")),
@@ -475,6 +643,19 @@ class ScreeningEvidenceAdmin(ReadOnlyModelAdmin):
 
 def _hits(evidence) -> list[dict]:
     return [hit for hit in evidence.hits or [] if isinstance(hit, dict)]
+
+
+def _hit_term(hit: dict) -> str:
+    """A lexicon hit shows its term; a file hit what matched: a list entry and how close, or a virus."""
+    if hit.get("kind") == "image":
+        return _("prohibited image #%(entry)s: pHash %(distance)s and dHash %(dhash)s bits of 64 apart") % {
+            "entry": hit.get("entry", ""),
+            "distance": hit.get("distance", ""),
+            "dhash": hit.get("dhash_distance", ""),
+        }
+    if hit.get("kind") == "virus":
+        return _("virus: %(name)s") % {"name": hit.get("term", "")}
+    return str(hit.get("term", ""))
 
 
 def _matched(text: str, hit: dict) -> str:

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from common.reasons import Reason
@@ -101,11 +102,63 @@ class ScreeningEvidence(models.Model):
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     port = models.PositiveIntegerField(_("source port"), null=True, blank=True)
     lexicon_version = models.PositiveIntegerField(_("lexicon version"), null=True)
+    # A screened file (``screen_file``): its SHA-256, so every stop of the same file can be found. The name
+    # is ``original_text``; size, format, hashes and the virus scan are under ``context["file"]``, and each
+    # hit on the list of prohibited images names the entry and the distance.
+    file_sha256 = models.CharField(_("file SHA-256"), max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("screening evidence")
         verbose_name_plural = _("screening evidence")
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["file_sha256"], condition=~Q(file_sha256=""), name="screening_evidence_file_sha256"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} #{self.pk}"
+
+
+IMAGE_ACTIONS = (Action.HOLD, Action.BLOCK)
+
+
+class ProhibitedImage(models.Model):
+    """A known prohibited image, kept only as its perceptual hashes (R10.1): the picture itself is never
+    stored. ``phash`` finds candidates (Hamming distance in PostgreSQL, ``SCREENING_IMAGE_DISTANCE``),
+    ``dhash`` confirms them (``SCREENING_IMAGE_DHASH_DISTANCE``). Both are signed 64-bit integers."""
+
+    phash = models.BigIntegerField(_("perceptual hash (pHash)"))
+    dhash = models.BigIntegerField(_("difference hash (dHash)"))
+    sha256 = models.CharField(_("SHA-256 of the uploaded file"), max_length=64)
+    category = models.CharField(_("reason category"), max_length=40, choices=Reason.choices)
+    action = models.CharField(
+        _("action"),
+        max_length=8,
+        choices=[(action.value, action.label) for action in IMAGE_ACTIONS],
+        default=Action.BLOCK,
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    active = models.BooleanField(_("enabled"), default=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("added by"),
+    )
+    added_at = models.DateTimeField(_("added at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("prohibited image")
+        verbose_name_plural = _("prohibited images")
+        ordering = ["-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["phash", "dhash"], name="screening_prohibited_image_hashes")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.phash & 0xFFFF_FFFF_FFFF_FFFF:016x}"
