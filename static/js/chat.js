@@ -282,7 +282,7 @@
     scrollDown(true);
     if (!uploadMax) { markFailed(cmid, t("NoUploads"), "/credit/", "level_cannot_upload"); return; }
     if (file.size > uploadMax) {
-      markFailed(cmid, t("TooLarge").replace("%s", formatSize(uploadMax)), "/credit/", "file_too_large");
+      markFailed(cmid, t("TooLarge").replace("{max}", formatSize(uploadMax)), "/credit/", "file_too_large");
       return;
     }
     sendUpload(cmid);

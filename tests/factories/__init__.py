@@ -29,6 +29,7 @@ def ensure_default_levels() -> None:
     from credit.models import CreditLevel
 
     levels = importlib.import_module("credit.migrations.0002_default_levels").LEVELS
+    upload_mb = importlib.import_module("credit.migrations.0004_uploads").UPLOAD_MB
     for number, name, name_en, min_score, own, join, size, cats, per_minute, admin, how, how_en in levels:
         CreditLevel.objects.get_or_create(
             number=number,
@@ -44,6 +45,7 @@ def ensure_default_levels() -> None:
                 may_be_admin=admin,
                 how_to_reach=how,
                 how_to_reach_en=how_en,
+                max_upload_mb=upload_mb[number],
             ),
         )
 

@@ -288,3 +288,35 @@ def test_retention_erases_removed_files_unless_held_r13_2(client, owner, member,
     )
     assert audit_services.retention_purge(actor=system, record_class="removed_messages").removed == 0
     assert stored_bytes(Attachment.objects.get(message=kept))
+
+
+def test_known_prohibited_picture_and_its_resized_copy_are_blocked_r10_1(client, member, group):
+    from screening import services as screening_services
+    from screening.models import ScreeningEvidence
+
+    officer = UserFactory(is_staff=True)
+    officer.user_permissions.add(Permission.objects.get(codename="change_lexiconterm"))
+    bad = photo(800, 600, seed=7)
+    screening_services.prohibited_image_add(
+        actor=actor_for(officer),
+        image_bytes=bad,
+        category="ILL_OBSCENE_GAMBLING_VIOLENCE",
+        action="block",
+        note="测试",
+    )
+    with Image.open(io.BytesIO(bad)) as image:
+        small = image.resize((400, 300))
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=35)
+    client.force_login(member)
+    for n, data in enumerate((bad, out.getvalue())):
+        response = upload(client, group, data, f"转发{n}.jpg", client_msg_id=f"bad-{n}")
+        assert response.status_code == 403, response.content
+        assert (
+            response.json()["code"] == "content_blocked"
+            and response.json()["category"] == "ILL_OBSCENE_GAMBLING_VIOLENCE"
+        )
+    assert not Attachment.objects.exists()
+    assert ScreeningEvidence.objects.filter(file_sha256__gt="").count() == 2  # the evidence is kept
+    allowed = upload(client, group, photo(800, 600, seed=99), "风景.jpg", client_msg_id="fine")
+    assert allowed.status_code == 201

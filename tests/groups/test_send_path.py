@@ -164,7 +164,9 @@ async def test_socket_recovers_from_a_dropped_database_connection(
     await socket.send_json_to(frame)  # the client's retry
     answer = await receive_type(socket, "ack")
     assert answer["seq"] == 2 and answer["client_msg_id"] == "d2" and not answer["duplicate"]
+    # Leave no kept connection behind for the next test: drop it again, and let a frame find it dead (the
+    # failed frame closes it).
+    await asyncio.to_thread(_drop_connections, test_connection_pid)
+    await socket.send_json_to({"type": "send", "group": group.code, "body": "第三条", "client_msg_id": "d3"})
+    assert (await receive_type(socket, "error"))["code"] == "server_error"
     await socket.disconnect()
-    await asyncio.to_thread(
-        _drop_connections, test_connection_pid
-    )  # the kept connection must not outlive the test

@@ -285,7 +285,7 @@ def test_r10_1_bytes_that_are_not_an_image_are_a_validation_error(data):
     with pytest.raises(ValidationError) as info:
         services.prohibited_image_add(actor=SYSTEM, image_bytes=data, category=GAMBLING, action=Action.BLOCK)
     assert info.value.code == "image_invalid"
-    assert "not an image" in info.value.messages[0]
+    assert "不是可读取的图片" in info.value.messages[0]  # told in the user's language (Chinese by default)
     assert not ProhibitedImage.objects.exists()
 
 
@@ -296,7 +296,7 @@ def test_r10_1_a_truncated_image_is_a_validation_error_and_a_refused_file(bad_pi
         services.prohibited_image_add(
             actor=SYSTEM, image_bytes=truncated, category=GAMBLING, action=Action.BLOCK
         )
-    assert info.value.code == "image_invalid" and "damaged" in info.value.messages[0]
+    assert info.value.code == "image_invalid" and "已损坏" in info.value.messages[0]
     with pytest.raises(PolicyDenied) as refused:  # browsers would show most of it: fail closed
         _screen_file(truncated)
     assert refused.value.code == "image_damaged"
@@ -486,7 +486,7 @@ def test_r10_1_scanner_down_fails_closed(settings):
     with pytest.raises(PolicyDenied) as refused:
         _screen_file(b"harmless", name="notes.txt")
     assert refused.value.code == "virus_scan_unavailable"
-    assert "could not be checked for viruses" in refused.value.message
+    assert "无法进行病毒检查" in refused.value.message
     event = AuditEvent.objects.get(event_type="screening.file_refused")
     assert event.data["reason_code"] == "virus_scan_unavailable" and event.data["size"] == 8
     assert not ScreeningEvidence.objects.exists()
