@@ -35,6 +35,7 @@ def group_list_for_user(user):
         .annotate(
             member_count=Subquery(members[:1]),
             last_body=Subquery(last.values("body")[:1]),
+            last_attachment=Subquery(last.values("attachment__kind")[:1]),
             last_at=Subquery(last.values("created_at")[:1]),
             unread=Greatest(F("last_seq") - Coalesce(Subquery(read[:1]), Value(0)), Value(0)),
         )

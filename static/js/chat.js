@@ -6,6 +6,8 @@
 (function () {
   "use strict";
   const PROTOCOL = 2;
+  // The same outline as templates/groups/_icon_file.svg.
+  const FILE_ICON_PATH = "M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zM14 2v6h6M8 13h8M8 17h5";
   const list = document.getElementById("messages");
   const groupList = document.getElementById("group-list");
   const banner = document.getElementById("conn-banner");
@@ -238,10 +240,7 @@
       link.append(img);
     } else {
       link.className = "file-card";
-      const icon = document.createElement("span");
-      icon.className = "file-icon";
-      icon.setAttribute("aria-hidden", "true");
-      icon.textContent = "📄";
+      const icon = fileIcon();
       const text = document.createElement("span");
       text.className = "file-text";
       const name = document.createElement("span");
@@ -255,6 +254,17 @@
     }
     wrap.append(link);
     return wrap;
+  }
+
+  function fileIcon() {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("class", "file-icon");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", FILE_ICON_PATH);
+    svg.append(path);
+    return svg;
   }
 
   const uploadMax = composer ? Number(composer.dataset.uploadMax || 0) : 0;
@@ -506,7 +516,8 @@
   function updateSidebar(m) {
     const li = groupList.querySelector(`li[data-group="${m.group}"]`);
     if (!li) return;
-    li.querySelector(".g-last").textContent = (m.sender ? m.sender.nickname + ": " : "") + m.body.slice(0, 40);
+    const shown = m.body || (m.attachment ? t(m.attachment.kind === "image" ? "Picture" : "File") : "");
+    li.querySelector(".g-last").textContent = (m.sender ? m.sender.nickname + ": " : "") + shown.slice(0, 40);
     li.querySelector(".g-time").textContent = clock(m.created_at);
     li.dataset.lastSeq = String(m.seq);
     if (m.group !== current && m.sender.id !== me) {
