@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
@@ -588,6 +588,9 @@ def _message_insert(message: Message, log_entry) -> None:
     never unread for them); a held one takes no number. A repeated client message id fails the whole
     statement on the unique constraint, so no number is used up."""
     numbered = message.status == MessageStatus.VISIBLE
+    if connection.vendor != "postgresql":  # no data-modifying WITH: the same steps, one transaction
+        _message_insert_portable(message, log_entry, numbered=numbered)
+        return
     seq_sql = "(SELECT last_seq FROM next_seq)" if numbered else "NULL"
     message_columns, message_values, message_params = _insert_values(message, {"seq": seq_sql})
     log_columns, log_values, log_params = _insert_values(
@@ -620,6 +623,21 @@ def _message_insert(message: Message, log_entry) -> None:
         cursor.execute(sql, params)
         message.pk, message.seq = cursor.fetchone()
     message._state.adding = False
+
+
+def _message_insert_portable(message: Message, log_entry, *, numbered: bool) -> None:
+    with transaction.atomic():
+        if numbered:
+            ChatGroup.objects.filter(pk=message.group_id).update(last_seq=F("last_seq") + 1)
+            message.seq = ChatGroup.objects.values_list("last_seq", flat=True).get(pk=message.group_id)
+        message.save(force_insert=True)
+        log_entry.message_id = message.pk
+        log_entry.detail = {**log_entry.detail, "seq": message.seq, "status": message.status}
+        log_entry.save(force_insert=True)
+        if numbered:
+            Membership.objects.filter(
+                group_id=message.group_id, user_id=message.sender_id, last_read_seq__lt=message.seq
+            ).update(last_read_seq=message.seq)
 
 
 def _sender_role(user, group: ChatGroup) -> str | None:

@@ -170,3 +170,30 @@ async def test_socket_recovers_from_a_dropped_database_connection(
     await socket.send_json_to({"type": "send", "group": group.code, "body": "第三条", "client_msg_id": "d3"})
     assert (await receive_type(socket, "error"))["code"] == "server_error"
     await socket.disconnect()
+
+
+def test_the_portable_send_path_gives_the_same_result_r13_2(db, member, group, monkeypatch):
+    """Where the database is not PostgreSQL (the embedded SQLite default), the publishing facts and the
+    message insert take several statements instead of one; checked here by hiding the vendor."""
+    from django.db import connection as default_connection
+
+    from audit.models import NetworkLog
+    from groups.models import Membership
+
+    monkeypatch.setattr(default_connection, "vendor", "sqlite-like")
+    loaded = identity_selectors.user_for_publishing(member.pk)
+    assert (
+        loaded.publishing_facts.verification_status == "verified" and not loaded.publishing_facts.restrictions
+    )
+    assert identity_policies.can_publish(member).allowed
+    first, created = services.message_send(
+        actor=actor_for(member), group=group, body="一", client_msg_id="p1"
+    )
+    second, _ = services.message_send(actor=actor_for(member), group=group, body="二", client_msg_id="p2")
+    again, repeated = services.message_send(
+        actor=actor_for(member), group=group, body="一", client_msg_id="p1"
+    )
+    assert (first.seq, second.seq, again.pk, created, repeated) == (1, 2, first.pk, True, False)
+    log = NetworkLog.objects.get(message_id=second.pk)
+    assert log.detail == {"seq": 2, "status": "visible"} and log.group_code == group.code
+    assert Membership.objects.get(group=group, user=member).last_read_seq == 2
