@@ -10,11 +10,13 @@ from common.views import healthz
 from credit import urls as credit_urls
 from groups import urls as groups_urls
 from identity import urls as identity_urls
+from moderation import urls as moderation_urls
 
 urlpatterns = [
     path("", include("groups.urls")),
     path("groups/<group_code:code>/manage/", include("groups.manage_urls")),
     path("", include("groups.info_urls")),
+    path("", include("moderation.urls")),
     path("accounts/", include("identity.urls")),
     path("credit/", include("credit.urls")),
     path("notifications/", include("notifications.urls")),
@@ -23,7 +25,9 @@ urlpatterns = [
     path("compliance/", include("audit.urls")),
     path("compliance/", include(credit_urls.compliance_urlpatterns)),
     path("compliance/", include(groups_urls.compliance_urlpatterns)),
+    path("compliance/", include(moderation_urls.compliance_urlpatterns)),
     path("api/", include("groups.api_urls")),
+    path("api/", include(moderation_urls.api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("i18n/setlang/", set_language, name="set_language"),

@@ -1,4 +1,4 @@
-"""The public group info page (R8.3) and its report link."""
+"""The public group info page (R8.3); its report link (R12.1) is moderation's ``group-report``."""
 
 from django.urls import path
 
@@ -6,5 +6,4 @@ from groups import views_info
 
 urlpatterns = [
     path("g/<group_code:code>/", views_info.group_info, name="group-info"),
-    path("g/<group_code:code>/report/", views_info.group_report, name="group-report"),
 ]

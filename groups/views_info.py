@@ -1,4 +1,5 @@
-"""R8.3: the public info page of a group that has reached the size threshold, and its report link (R12.1).
+"""R8.3: the public info page of a group that has reached the size threshold (its report link, R12.1, is
+moderation's ``group-report``).
 
 Open to everyone, signed in or not. A group below the threshold, not active, or unknown is the same 404,
 so the page cannot be used to learn whether a smaller group exists.
@@ -41,10 +42,3 @@ def _public_group(code: str) -> ChatGroup:
 @require_GET
 def group_info(request, code):
     return render(request, "groups/info.html", {"group": _public_group(code)})
-
-
-@require_GET
-def group_report(request, code):
-    """R12.1: the report entry works for everyone. Until complaints open with the moderation features it
-    says how to reach the platform meanwhile. It looks nothing up, so it reveals nothing about the code."""
-    return render(request, "groups/report_placeholder.html", {"code": code})

@@ -216,6 +216,27 @@ register(
 )
 register(Kind("group.added", _("{who} added you to {group_name}"), _("{note}"), link="/groups/{group}/"))
 
+# R12.1: the reporter is told that a report arrived and, once handled, its outcome (moderation).
+register(
+    Kind(
+        "moderation.complaint_received",
+        _("We received your report"),
+        _("Your report about {target} in {group_name} will be handled; you will hear the outcome."),
+        link="/reports/mine/",
+        translate=("target",),
+    )
+)
+register(
+    Kind(
+        "moderation.complaint_decided",
+        _("Your report has been handled"),
+        _("About {target} in {group_name}: {outcome}"),
+        link="/reports/mine/",
+        required=True,
+        translate=("target",),
+    )
+)
+
 # Message ids stored in notices' context and translated when shown (see ``Kind.translate``).
 OUTCOMES = (
     gettext_noop("passed"),

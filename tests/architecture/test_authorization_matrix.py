@@ -115,9 +115,21 @@ MATRIX = {
         "owner": REDIRECT,
     },
     # R8.3: the public info page exists only from GROUP_INFO_PAGE_THRESHOLD members (the world's group has
-    # two, so 404 for everyone); the report entry (R12.1) answers everyone, signed in or not.
+    # three, so 404 for everyone).
     ("group-info", "GET"): dict.fromkeys(ROLES, 404),
-    ("group-report", "GET"): dict.fromkeys(ROLES, 200),
+    # R12.1: the report entry of the world's group (not public): its members report it, everyone else gets
+    # 404 (a public group's page answers visitors too: tests/moderation). Reporting files and redirects.
+    ("group-report", "GET"): {"anonymous": 404, "non_member": 404, "member": 200, "owner": 200},
+    ("group-report", "POST"): {"anonymous": 404, "non_member": 404, "member": REDIRECT, "owner": REDIRECT},
+    ("my-reports", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    # The owner's and admins' view of their group's conduct cases, like every management page.
+    ("group-manage-reports", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
+    # Cases: compliance staff with moderation.change_case only (none of these roles).
+    ("case-list", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("case-detail", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("case-detail", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    # The API reports the world's message 1, the member's own: nobody reports themselves (403).
+    ("api-complaints", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 201},
     ("api-docs", "GET"): dict.fromkeys(ROLES, 200),
     ("set_language", "POST"): dict.fromkeys(ROLES, REDIRECT),
     ("healthz", "GET"): dict.fromkeys(ROLES, 200),
@@ -354,6 +366,7 @@ def _url(name, group):
         "api-invitation-respond": {"pk": 1},
         "group-info": {"code": group.code},
         "group-report": {"code": group.code},
+        "case-detail": {"pk": 1},
         "api-members": {"code": group.code},
         "api-join-requests": {"code": group.code},
         "api-join-request-decide": {"code": group.code, "pk": 1},
@@ -414,6 +427,10 @@ BODIES = {
     "group-manage-announcement": {"text": "矩阵公告"},
     "group-manage-dissolve": {"reason": "矩阵", "confirm_name": "矩阵"},
     "notification-preferences": {"in_app_identity.verification_decided": "on"},
+    "group-report": {"category": "CONDUCT_FRAUD_SPAM", "description": "矩阵"},
+    "case-detail": {"outcome": "矩阵"},
+    # A body that names the world's group is built from it (see test_route_outcome_per_role).
+    "api-complaints": lambda group: {"group": group.code, "message_seq": 1, "category": "CONDUCT_FRAUD_SPAM"},
 }
 
 
@@ -428,6 +445,8 @@ def test_route_outcome_per_role(client, world, name, method, role):
         client.force_login(user)
     url = _url(name, world["group"])
     body = BODIES.get(name, {})
+    if callable(body):
+        body = body(world["group"])
     if method == "GET":
         response = client.get(url, body)
     elif name in MULTIPART:

@@ -12,6 +12,7 @@ SERVICE_MODULES = [
     "screening.services",
     "credit.services",
     "notifications.services",
+    "moderation.services",
 ]
 # Bookkeeping that belongs to an action already audited elsewhere.
 AUDITED_ELSEWHERE = {

@@ -320,3 +320,11 @@ def test_known_prohibited_picture_and_its_resized_copy_are_blocked_r10_1(client,
     assert ScreeningEvidence.objects.filter(file_sha256__gt="").count() == 2  # the evidence is kept
     allowed = upload(client, group, photo(800, 600, seed=99), "风景.jpg", client_msg_id="fine")
     assert allowed.status_code == 201
+
+
+def test_group_list_names_a_picture_sent_without_a_caption_issue10(client, member, group):
+    client.force_login(member)
+    upload(client, group, photo(), "p.jpg")
+    page = client.get(f"/groups/{group.code}/").content.decode()
+    assert "[图片]" in page  # the last message of the group, in the group list
+    assert 'class="attachment image"' in page and "/files/" in page

@@ -91,12 +91,14 @@ def test_info_page_r8_3_queries_do_not_grow_with_members(client, big_group, djan
         assert client.get(f"/g/{big_group.code}/").status_code == 200
 
 
-def test_report_link_r12_1_is_a_placeholder_for_logged_out_visitors(client, big_group):
+def test_report_link_r12_1_opens_the_report_form_for_logged_out_visitors(client, big_group):
     response = client.get(f"/g/{big_group.code}/report/")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "12377" in page and big_group.code in page
+    assert big_group.code in page and 'name="category"' in page and "12377" in page
 
 
-def test_report_placeholder_r12_1_reveals_nothing_about_the_code(client):
-    assert client.get("/g/ZZZZZZZZ/report/").status_code == 200
+def test_report_link_r12_1_of_an_unknown_or_small_group_is_404(client, big_group, settings):
+    assert client.get("/g/ZZZZZZZZ/report/").status_code == 404
+    settings.GROUP_INFO_PAGE_THRESHOLD = 4
+    assert client.get(f"/g/{big_group.code}/report/").status_code == 404

@@ -1,0 +1,47 @@
+"""Forms of the report pages. They check the shape of the input; the rules are the services'."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from common.reasons import Reason, ReasonKind, reason_kind
+
+DESCRIPTION_MAX = 1000
+
+
+def reason_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The reasons grouped by kind, as DOMAIN.md groups them: illegal, harmful, conduct, account."""
+    return [
+        (kind.label, [(code, label) for code, label in Reason.choices if reason_kind(code) == kind])
+        for kind in ReasonKind
+    ]
+
+
+class ComplaintForm(forms.Form):
+    category = forms.ChoiceField(label=_("Reason"), widget=forms.RadioSelect)
+    description = forms.CharField(
+        label=_("What happened (optional)"),
+        max_length=DESCRIPTION_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Add anything that helps the reviewers understand the report."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = reason_groups()
+        self.fields["category"].error_messages["required"] = _("Choose a reason for the report.")
+
+    def grouped_reasons(self) -> list[tuple[str, list]]:
+        """The radio buttons under their kind's heading, for a fieldset each."""
+        buttons = {button.data["value"]: button for button in self["category"]}
+        return [(label, [buttons[code] for code, _label in choices]) for label, choices in reason_groups()]
+
+
+class CaseCloseForm(forms.Form):
+    outcome = forms.CharField(
+        label=_("Outcome (the reporters are told)"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
