@@ -287,3 +287,39 @@ def case_close(*, actor: Actor, case: Case, outcome: str) -> Case:
                 context={**_notice_context(case), "outcome": outcome[:500]},
             )
     return case
+
+
+def complaints_purge_expired(
+    *, actor: Actor, cutoff, held_users, held_groups, batch_size=5_000, progress=None
+) -> int:
+    """R13.2: complaints of closed cases filed before their retention period (``evidence_snapshots``) lose
+    their frozen evidence, description and the reporter's address; the complaint, its category and its case
+    stay. A legal hold on the reporter, the reported member or the group keeps them whole. Registered with
+    the audit app's retention job."""
+    expired = (
+        Complaint.objects.filter(created_at__lt=cutoff, case__status=CaseStatus.CLOSED)
+        .exclude(evidence={"purged": True})
+        .exclude(reporter_id__in=held_users)
+        .exclude(case__subject_id__in=held_users)
+        .exclude(case__group__code__in=held_groups)
+    )
+    removed = 0
+    while ids := list(expired.order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            Complaint.objects.filter(pk__in=ids).update(
+                evidence={"purged": True}, description="", reporter_ip=None
+            )
+            audit_record(
+                actor=actor,
+                event_type="moderation.complaints_purged",
+                data={
+                    "count": len(ids),
+                    "first_id": ids[0],
+                    "last_id": ids[-1],
+                    "cutoff": cutoff.isoformat(),
+                },
+            )
+        removed += len(ids)
+        if progress:
+            progress(removed)
+    return removed

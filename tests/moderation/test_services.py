@@ -249,3 +249,37 @@ def test_managers_r12_1_see_conduct_cases_without_the_reporter(group, message, r
 def test_managers_r12_1_do_not_see_illegal_or_harmful_cases(group, message, reporter):
     _file(reporter, group, seq=message.seq, category=ILLEGAL)
     assert selectors.case_list_for_group_managers(group) == []
+
+
+def test_retention_r13_2_erases_old_complaint_evidence_of_closed_cases_unless_held(
+    group, message, reporter, staff, settings
+):
+    from datetime import timedelta
+
+    from django.contrib.auth.models import Permission
+    from django.utils import timezone
+
+    from audit import services as audit_services
+    from common.actors import Actor, Door
+
+    old = _file(reporter, group, seq=message.seq)
+    services.case_close(actor=actor_for(staff), case=old.case, outcome="已处理")
+    still_open = _file(reporter, group, member_id=message.sender_id)  # its case is not decided yet
+    long_ago = timezone.now() - timedelta(days=settings.RETENTION_DAYS["evidence_snapshots"] + 1)
+    Complaint.objects.filter(pk__in=[old.pk, still_open.pk]).update(created_at=long_ago)
+    system = Actor.system(door=Door.TASK)
+    officer = UserFactory(is_staff=True)
+    officer.user_permissions.add(Permission.objects.get(codename="export_auditevent"))
+    hold = audit_services.legal_hold_set(
+        actor=actor_for(officer), target_type="group", target_id=group.code, reason="调查"
+    )
+    audit_services.retention_purge(actor=system, record_class="evidence_snapshots")
+    old.refresh_from_db()
+    assert old.evidence != {"purged": True} and old.evidence  # held: kept whole
+    audit_services.legal_hold_lift(actor=actor_for(officer), hold=hold, reason="结束")
+    audit_services.retention_purge(actor=system, record_class="evidence_snapshots")
+    old.refresh_from_db()
+    assert old.evidence == {"purged": True} and old.description == "" and old.reporter_ip is None
+    assert old.case.status == CaseStatus.CLOSED and old.category  # the record of the complaint stays
+    still_open.refresh_from_db()
+    assert still_open.evidence != {"purged": True}  # an open case keeps its evidence
