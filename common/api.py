@@ -1,6 +1,8 @@
 """DRF glue: a refused policy becomes 403 with its machine-readable code."""
 
-from rest_framework import exceptions, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -30,3 +32,18 @@ def exception_handler(exc, context):
         elif isinstance(exc, exceptions.ValidationError):
             response.data = {"code": "invalid", "detail": detail}
     return response
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class RawTextField(serializers.Field):
+    """Any string, unaltered: the service validates it, so every door refuses with the same code."""
+
+    default_error_messages = {"invalid": "A string is required."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value

@@ -5,11 +5,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
-    extend_schema_field,
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
@@ -20,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.actors import Actor, Door
+from common.api import RawTextField
 from groups import policies, search, selectors, services
 from groups.models import (
     ChatGroup,
@@ -31,21 +30,6 @@ from groups.models import (
     Membership,
     Role,
 )
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class RawTextField(serializers.Field):
-    """Any string, unaltered: the service validates it, so every door refuses with the same code."""
-
-    default_error_messages = {"invalid": "A string is required."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return data
-
-    def to_representation(self, value):
-        return value
 
 
 class SenderSerializer(serializers.Serializer):

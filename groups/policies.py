@@ -130,7 +130,11 @@ def require_post(user, group: ChatGroup) -> None:
 def upload_limit_bytes(user) -> int:
     """R7.3: the largest picture or file the user's credit level allows (0: none), within the platform's
     own limit ``ATTACHMENT_MAX_BYTES``."""
-    return min(capabilities_for(user).max_upload_mb * 1024 * 1024, settings.ATTACHMENT_MAX_BYTES)
+    return _upload_limit(capabilities_for(user))
+
+
+def _upload_limit(caps) -> int:
+    return min(caps.max_upload_mb * 1024 * 1024, settings.ATTACHMENT_MAX_BYTES)
 
 
 def can_send_file(user, group: ChatGroup, size: int) -> Decision:
@@ -138,8 +142,8 @@ def can_send_file(user, group: ChatGroup, size: int) -> Decision:
     decision = can_post(user, group)
     if not decision:
         return decision
-    limit = upload_limit_bytes(user)
     caps = capabilities_for(user)
+    limit = _upload_limit(caps)
     if limit == 0:
         return _level_refusal(
             "level_cannot_upload",

@@ -1,31 +1,16 @@
 """REST API for complaints (R12.1); the same selector, policy and service as the report page."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.actors import Actor, Door
+from common.api import RawTextField
 from common.reasons import Reason
 from moderation import selectors, services
 from moderation.models import CaseStatus, TargetKind
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class RawTextField(serializers.Field):
-    """Any string, unaltered: the service validates it, so every door refuses with the same code."""
-
-    default_error_messages = {"invalid": "A string is required."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return data
-
-    def to_representation(self, value):
-        return value
 
 
 class ComplaintErrorSerializer(serializers.Serializer):
