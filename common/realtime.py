@@ -15,6 +15,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from common import fanout
+
 log = logging.getLogger(__name__)
 
 
@@ -68,15 +70,19 @@ async def publish(channel_group: str, event: dict) -> None:
     group go out one after another in the order they were made (an asyncio lock is first come, first
     served): messages committed in sequence order reach the layer in that order, whichever pooled Redis
     connection each send takes."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
+    if fanout.handles(channel_group):
+        send = fanout.publish
+    else:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        send = layer.group_send
     key = (id(asyncio.get_running_loop()), channel_group)  # a lock belongs to one event loop
     entry = _in_order.setdefault(key, [asyncio.Lock(), 0])
     entry[1] += 1
     try:
         async with entry[0]:
-            await once_more(layer.group_send, channel_group, event)
+            await once_more(send, channel_group, event)
     except Exception:  # a lost wake-up is recovered by resume; it must never undo a committed action
         log.exception("realtime publish to %s failed", channel_group)
     finally:
@@ -89,6 +95,12 @@ def publish_now(channel_group: str, event: dict) -> None:
     box = _outbox.get()
     if box is not None:
         box.append((channel_group, event))
+        return
+    if fanout.handles(channel_group):
+        try:
+            fanout.publish_sync(channel_group, event)
+        except Exception:  # as in ``publish``: resume recovers a lost wake-up
+            log.exception("realtime publish to %s failed", channel_group)
         return
     async_to_sync(publish)(channel_group, event)
 

@@ -314,6 +314,8 @@ GROUP_MAX_ADMINS = env.int("GROUP_MAX_ADMINS", default=10)  # R8.6: admins per g
 GROUP_ACTIVITY_THRESHOLDS = (("quiet", 0), ("normal", 20), ("active", 200), ("very_active", 2000))
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=2000)
 CHAT_HISTORY_PAGE_MAX = env.int("CHAT_HISTORY_PAGE_MAX", default=200)
+# Events waiting for one socket before it is closed (its client stopped reading; it resumes on reconnect).
+CHAT_SOCKET_BACKLOG = env.int("CHAT_SOCKET_BACKLOG", default=2000)
 # How long a sender may recall their message (seconds); the record stays as evidence either way.
 CHAT_RECALL_SECONDS = env.int("CHAT_RECALL_SECONDS", default=120)
 # At most this many members are notified of one message's @mentions.

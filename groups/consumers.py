@@ -6,6 +6,7 @@ together. Every frame goes through the same services and policies as the page an
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -24,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import NetworkLogKind
 from audit.services import network_log_write
-from common import realtime
+from common import fanout, realtime
 from common.actors import Actor
 from common.policies import PolicyDenied
 from common.realtime import group_channel, once_more, user_channel
@@ -68,6 +69,7 @@ def in_thread(function):
 
 PROTOCOL_VERSION = 2  # 2: recall, read, mentions, retry_after in errors
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_RESUME = 1012  # "service restart": the client reconnects at once and resumes from its last seq
 
 
 def _text(value) -> str:
@@ -76,6 +78,19 @@ def _text(value) -> str:
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
+    """Personal events arrive through the channel layer; the events of the member's groups through the
+    process's fan-out hub (``common.fanout``), into an inbox that this socket's own task drains in order."""
+
+    inbox: asyncio.Queue | None = None
+    pump: asyncio.Task | None = None
+    in_fanout = False
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._leave_fanout()
+
     async def dispatch(self, message):
         """Channels closes stale database connections before every event, a hop into a shared thread for
         each frame on each socket; this consumer's database work goes through ``in_thread`` or
@@ -99,8 +114,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         # The personal channel first: a join or leave between reading the groups and subscribing is not lost.
         await once_more(self.channel_layer.group_add, user_channel(user.pk), self.channel_name)
         self.groups_by_id: dict[int, str] = await database_sync_to_async(selectors.group_ids_for_user)(user)
+        self.inbox = asyncio.Queue()
+        self.pump = asyncio.get_running_loop().create_task(self._drain_inbox())
+        self.in_fanout = True
         for group_id in self.groups_by_id:
-            await once_more(self.channel_layer.group_add, group_channel(group_id), self.channel_name)
+            await fanout.subscribe(group_channel(group_id), self)
         await self.accept()
         await database_sync_to_async(network_log_write)(actor=self.actor, kind=NetworkLogKind.WS_CONNECT)
         await self.send_json(
@@ -118,9 +136,46 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await database_sync_to_async(network_log_write)(
             actor=self.actor, kind=NetworkLogKind.WS_DISCONNECT, detail={"code": code}
         )
-        for group_id in self.groups_by_id:
-            await self.channel_layer.group_discard(group_channel(group_id), self.channel_name)
+        await self._leave_fanout()
         await self.channel_layer.group_discard(user_channel(self.user.pk), self.channel_name)
+
+    async def _leave_fanout(self) -> None:
+        if not self.in_fanout:
+            return
+        self.in_fanout = False
+        if self.pump is not None:
+            self.pump.cancel()
+            self.pump = None
+        for group_id in getattr(self, "groups_by_id", {}):
+            await fanout.unsubscribe(group_channel(group_id), self)
+
+    # The fan-out hub's side (``common.fanout.Subscriber``).
+
+    def fanout_deliver(self, event: dict) -> None:
+        if self.inbox is None or self.pump is None:
+            return
+        if self.inbox.qsize() >= settings.CHAT_SOCKET_BACKLOG:  # the client stopped reading
+            self.fanout_lost()
+            return
+        self.inbox.put_nowait(event)
+
+    def fanout_lost(self) -> None:
+        """Events of this socket's groups may have been lost: the client reconnects and resumes."""
+        if self.pump is not None:
+            self.pump.cancel()
+            self.pump = None
+            asyncio.get_running_loop().create_task(self.close(code=CLOSE_RESUME))
+
+    async def _drain_inbox(self) -> None:
+        inbox = self.inbox
+        while True:
+            event = await inbox.get()
+            try:
+                await self.dispatch(event)
+            except Exception:  # a closed socket, or one bad event: the client resumes on reconnect
+                log.warning("chat event not delivered; closing the socket", exc_info=True)
+                self.fanout_lost()
+                return
 
     @classmethod
     async def decode_json(cls, text_data):
@@ -193,18 +248,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             )
 
     async def _on_ping(self, content):
-        """Also renews the socket's subscriptions: after a Redis restart that lost them, or a day (the
-        layer's group expiry), the next ping makes the socket hear its groups again."""
+        """Also renews the personal channel's subscription: after a Redis restart that lost it, or a day
+        (the layer's group expiry), the next ping makes the socket hear its personal events again. (A lost
+        subscription of the groups closes the socket: see ``fanout_lost``.)"""
         await once_more(self.channel_layer.group_add, user_channel(self.user.pk), self.channel_name)
-        for group_id in list(self.groups_by_id):
-            await once_more(self.channel_layer.group_add, group_channel(group_id), self.channel_name)
         await self.send_json({"type": "pong"})
 
     async def _on_send(self, content):
         message, created, published = await in_thread(self._send)(content)
-        for channel_group, event in published:  # committed: the wake-ups go out from the event loop
-            await realtime.publish(channel_group, event)
-        await self.send_json(
+        await self.send_json(  # the sender hears the ack before its own message comes round
             {
                 "type": "ack",
                 "group": message["group"],
@@ -214,6 +266,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "message": message,
             }
         )
+        for channel_group, event in published:  # committed: the wake-ups go out from the event loop
+            await realtime.publish(channel_group, event)
 
     def _fresh_actor(self) -> Actor:
         """The actor with the account as it is now: a deactivated account stops at its next frame."""
@@ -343,7 +397,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def membership_joined(self, event):
         group = event["group"]
         self.groups_by_id[group["id"]] = group["code"]
-        await self.channel_layer.group_add(group_channel(group["id"]), self.channel_name)
+        await fanout.subscribe(group_channel(group["id"]), self)
         await self.send_json(
             {
                 "type": "group_joined",
@@ -392,7 +446,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if group_id is None:
             return  # already dropped (both wake-ups arrived)
         self.groups_by_id.pop(group_id, None)
-        await self.channel_layer.group_discard(group_channel(group_id), self.channel_name)
+        await fanout.unsubscribe(group_channel(group_id), self)
         await self.send_json({"type": "group_left", "group": code})
 
 

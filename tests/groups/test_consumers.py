@@ -8,6 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
+from common import fanout
 from config.asgi import application
 from groups import services
 from groups.models import Message
@@ -204,3 +205,43 @@ async def test_deactivated_account_cannot_send_on_an_open_socket_r6_2(member, gr
     assert (await receive_type(socket, "error"))["code"] == "account_inactive"
     assert await database_sync_to_async(Message.objects.count)() == 0
     await socket.disconnect()
+
+
+async def test_a_socket_that_stops_reading_is_closed_to_resume_rather_than_holding_others_up(
+    owner, member, group, settings
+):
+    """A client that stopped reading gets 1012 once its backlog passes CHAT_SOCKET_BACKLOG (it reconnects
+    and resumes); the other sockets of the group keep receiving."""
+    from groups.consumers import CLOSE_RESUME
+
+    settings.CHAT_SOCKET_BACKLOG = 3
+    slow, _, _ = await open_socket(member)
+    await receive_type(slow, "hello")
+    consumer_pump_blocked = asyncio.Event()
+    hub = fanout._hub()
+    (slow_consumer,) = hub.subscribers[f"chat.{group.pk}"]
+    slow_consumer.pump.cancel()  # nothing drains its inbox any more, as with a client that stopped reading
+    slow_consumer.pump = asyncio.get_running_loop().create_task(consumer_pump_blocked.wait())
+    reader, _, _ = await open_socket(owner)
+    await receive_type(reader, "hello")
+    for n in range(5):
+        await database_sync_to_async(services.message_send)(
+            actor=actor_for(owner), group=group, body=f"第{n}条", client_msg_id=f"b{n}"
+        )
+    seqs = [(await receive_type(reader, "message"))["message"]["seq"] for _ in range(5)]
+    assert seqs == [1, 2, 3, 4, 5]
+    closed = await slow.receive_output(timeout=5)
+    while closed["type"] != "websocket.close":
+        closed = await slow.receive_output(timeout=5)
+    assert closed["code"] == CLOSE_RESUME
+    await reader.disconnect()
+
+
+async def test_a_lost_group_subscription_closes_the_sockets_so_that_they_resume(member, group):
+    from groups.consumers import CLOSE_RESUME
+
+    socket, _, _ = await open_socket(member)
+    await receive_type(socket, "hello")
+    fanout._hub().lose_all()
+    frame = await socket.receive_output(timeout=5)
+    assert (frame["type"], frame["code"]) == ("websocket.close", CLOSE_RESUME)

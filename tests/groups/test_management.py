@@ -208,14 +208,12 @@ async def test_removed_member_r9_2_socket_leaves_the_group_at_once(owner, member
 
 @pytest.mark.django_db(transaction=True)
 async def test_socket_r8_6_drops_a_group_on_its_own_leave_even_if_the_personal_wake_up_is_lost(member, group):
-    from channels.layers import get_channel_layer
-
-    from common.realtime import group_channel
+    from common.realtime import group_channel, publish
 
     socket, _, _ = await open_socket(member)
     await receive_type(socket, "hello")
     # Only the group-channel event arrives (the personal "membership.left" was dropped by the layer).
-    await get_channel_layer().group_send(
+    await publish(
         group_channel(group.pk),
         {
             "type": "chat.member",
@@ -226,7 +224,7 @@ async def test_socket_r8_6_drops_a_group_on_its_own_leave_even_if_the_personal_w
     )
     frame = await receive_type(socket, "group_left")
     assert frame["group"] == group.code
-    await get_channel_layer().group_send(
+    await publish(
         group_channel(group.pk),
         message_event({"group": group.code, "seq": 9, "body": "x"}),
     )

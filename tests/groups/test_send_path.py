@@ -6,14 +6,13 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from channels.layers import get_channel_layer
 from django.core.cache import cache
 from django.db import connection
 from django.http import Http404
 from django.test import override_settings
 from django.utils import timezone
 
-from common import ratelimit, realtime
+from common import fanout, ratelimit, realtime
 from groups import consumers, selectors, services
 from identity import policies as identity_policies
 from identity import selectors as identity_selectors
@@ -108,15 +107,69 @@ def test_rate_limit_on_a_cache_without_redis():
         assert 1 <= ratelimit.consume("local", limit=2, window=60) <= 61
 
 
+class Collector:
+    """A fan-out subscriber that keeps what it is given."""
+
+    def __init__(self):
+        self.events = []
+        self.arrived = asyncio.Event()
+        self.lost = False
+
+    def fanout_deliver(self, event):
+        self.events.append(event)
+        self.arrived.set()
+
+    def fanout_lost(self):
+        self.lost = True
+
+    async def wait_for(self, count: int, timeout: float = 5.0):
+        async with asyncio.timeout(timeout):
+            while len(self.events) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.events
+
+
 @pytest.mark.django_db(transaction=True)
-async def test_publishes_to_one_group_reach_the_layer_in_call_order():
-    layer = get_channel_layer()
-    channel = await layer.new_channel()
-    await layer.group_add("chat.order-test", channel)
+async def test_publishes_to_one_group_reach_the_sockets_in_call_order():
+    collector = Collector()
+    await fanout.subscribe("chat.order-test", collector)
     await asyncio.gather(*(realtime.publish("chat.order-test", {"type": "x", "n": n}) for n in range(30)))
-    received = [(await layer.receive(channel))["n"] for _ in range(30)]
+    received = [event["n"] for event in await collector.wait_for(30)]
     assert received == list(range(30))
     assert not realtime._in_order  # the per-group locks are let go once nobody waits
+    await fanout.unsubscribe("chat.order-test", collector)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_group_event_is_published_once_and_reaches_every_subscriber_of_the_process():
+    """One PUBLISH per event, one subscription per group per process, however many sockets it has."""
+    first, second, elsewhere = Collector(), Collector(), Collector()
+    await fanout.subscribe("chat.fanout-a", first)
+    await fanout.subscribe("chat.fanout-a", second)
+    await fanout.subscribe("chat.fanout-b", elsewhere)
+    await asyncio.to_thread(fanout.publish_sync, "chat.fanout-a", {"type": "x", "n": 1})  # a service's way
+    await realtime.publish("chat.fanout-a", {"type": "x", "n": 2})  # the socket's way
+    assert [e["n"] for e in await first.wait_for(2)] == [1, 2]
+    assert [e["n"] for e in await second.wait_for(2)] == [1, 2]
+    await asyncio.sleep(0.1)
+    assert elsewhere.events == []
+    hub = fanout._hub()
+    assert sorted(hub.subscribers) == ["chat.fanout-a", "chat.fanout-b"]
+    await fanout.unsubscribe("chat.fanout-a", first)
+    await fanout.unsubscribe("chat.fanout-a", second)
+    await fanout.unsubscribe("chat.fanout-b", elsewhere)
+    assert hub.subscribers == {}
+
+
+async def test_without_redis_the_hub_hands_events_over_in_memory(settings):
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    collector = Collector()
+    await fanout.subscribe("chat.memory", collector)
+    await asyncio.to_thread(fanout.publish_sync, "chat.memory", {"type": "x", "n": 1})
+    await realtime.publish("chat.memory", {"type": "x", "n": 2})
+    assert [e["n"] for e in await collector.wait_for(2)] == [1, 2]
+    await fanout.unsubscribe("chat.memory", collector)
 
 
 def _drop_connections(spare: int) -> None:
