@@ -7,8 +7,27 @@ from bench.harness import bench_redis_url
 
 if __name__ == "__main__":
     os.environ["REDIS_URL"] = bench_redis_url()  # Redis database 12 for all of them (the tests use 13-15)
-    from bench import audit_chain, chat_fanout, chat_memory, chat_resume, history, retention, screening
+    from bench import (
+        audit_chain,
+        chat_fanout,
+        chat_memory,
+        chat_resume,
+        history,
+        retention,
+        review_queue,
+        screening,
+    )
 
     args = sys.argv[1:]
-    for benchmark in (audit_chain, retention, screening, history, chat_fanout, chat_resume, chat_memory):
+    benchmarks = (
+        audit_chain,
+        retention,
+        screening,
+        history,
+        review_queue,
+        chat_fanout,
+        chat_resume,
+        chat_memory,
+    )
+    for benchmark in benchmarks:
         benchmark.main(args)

@@ -305,7 +305,8 @@ class Phase:
 
 
 class Socket:
-    """One member's chat socket (``kind="chat"``) or one socket of the bare echo route (``"echo"``).
+    """One member's chat socket (``kind="chat"``) or one socket of the bare echo route (``"echo"``, or
+    ``"echo-hub"``: the same relay over the chat path's fan-out, for information).
 
     Frames are counted as they arrive: per message key (the sequence number on the chat route, the
     client message id on the echo route) how often it came, and the latency from its send time."""
@@ -328,7 +329,7 @@ class Socket:
         from websockets.asyncio.client import connect
 
         headers = {"Cookie": f"sessionid={self.cookie}"} if self.cookie else {}
-        path = "/ws/" if self.kind == "chat" else "/ws/bench-echo/"
+        path = {"chat": "/ws/", "echo": "/ws/bench-echo/", "echo-hub": "/ws/bench-echo-hub/"}[self.kind]
         self.ws = await connect(
             self.server.url(path),
             origin=self.server.origin,
@@ -378,7 +379,7 @@ class Socket:
         frame = json.loads(raw)
         phase = self.bench.phase
         kind = frame.get("type")
-        if kind == "message" or self.kind == "echo":
+        if kind == "message" or self.kind != "chat":
             if self.kind == "chat":
                 message = frame["message"]
                 key, cmid = message["seq"], message["client_msg_id"]
@@ -720,6 +721,17 @@ async def _run_size(servers, cookies, group_code, n, args) -> dict:
     out["sockets_reopened"] = {"echo": echo.reopened, "chat": chat.reopened}
     await echo.close()
     await chat.close()
+    if not several:
+        # For information: the bare relay over the chat path's own fan-out (common.fanout), to show what
+        # of the gap to the baseline is the fan-out and what the chat path's work.
+        hub = Bench(servers, "echo-hub", [""] * n)
+        await hub.open()
+        await hub.saturate(f"hw{n}", senders, args.window, 1.0, warmup=0.5)
+        runs = [
+            await hub.saturate(f"hs{n}r{rep}", senders, args.window, args.seconds) for rep in range(repeat)
+        ]
+        out["echo_hub_saturation"] = max(runs, key=lambda r: r["messages_in_per_s"])
+        await hub.close()
     return out
 
 
@@ -731,6 +743,9 @@ def _summary(size: dict) -> dict:
     echo, chat = size["echo_saturation"], size["chat_saturation"]
     summary = {"throughput_ratio": _ratio(chat["messages_in_per_s"], echo["messages_in_per_s"])}
     summary["throughput_ok"] = (summary["throughput_ratio"] or 0) >= 0.7
+    if "echo_hub_saturation" in size:
+        hub = size["echo_hub_saturation"]["messages_in_per_s"]
+        summary["hub_throughput_ratio"] = _ratio(chat["messages_in_per_s"], hub)
     if "chat_fixed_100" in size:
         ef, cf = size["echo_fixed_100"], size["chat_fixed_100"]
         summary["fixed_p99_ratio"] = _ratio(cf["latency_p99_ms"], ef["latency_p99_ms"])
@@ -853,6 +868,13 @@ def main(argv=None) -> dict:
                     "(information)" if info else ("ok" if size["throughput_ok"] else "MISSED"),
                 )
             )
+            if "echo_hub_saturation" in size:
+                rows.append(
+                    _row(f"{tag} bare echo over the chat fan-out, saturation", size["echo_hub_saturation"])
+                )
+                rows.append(
+                    (f"{tag} chat / bare over the same fan-out (information)", size["hub_throughput_ratio"])
+                )
             if "chat_fixed_100" in size:
                 rows.append(_row(f"{tag} bare echo, 100 msg/s", size["echo_fixed_100"]))
                 rows.append(_row(f"{tag} chat, 100 msg/s", size["chat_fixed_100"]))

@@ -107,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "notifications.context_processors.unread_notifications",
+                "groups.context_processors.platform_notices",
             ],
         },
     },
@@ -233,6 +234,14 @@ CELERY_BEAT_SCHEDULE = {  # installed into django-celery-beat, where staff can c
     "credit-good-standing": {"task": "credit.good_standing", "schedule": 6 * 3600.0},  # idempotent per day
     "notification-sms-flush": {"task": "notifications.sms_flush", "schedule": 600.0},
     "group-activity": {"task": "groups.activity_compute", "schedule": 24 * 3600.0},
+    # R12.1: the review queue follows its sources, and overdue items are escalated to supervisors (the
+    # queue's own settings, MODERATION_QUEUE_PRIORITY_BASE, _PRIORITY_WEIGHTS, _DEADLINE_HOURS,
+    # _CLAIM_MINUTES, _PAGE_SIZE, _COUNT_CAP, _SYNC_SECONDS and MODERATION_HISTORY_DAYS, may be set here;
+    # their defaults and meaning are in moderation/rules.py).
+    "review-queue-sync": {"task": "moderation.review_queue_sync", "schedule": 60.0},
+    "review-queue-escalate": {"task": "moderation.review_queue_escalate", "schedule": 300.0},
+    "sanctions-expire": {"task": "moderation.sanctions_expire", "schedule": 300.0},  # idempotent
+    "sanction-rechecks": {"task": "moderation.sanction_rechecks", "schedule": 900.0},  # once per warning
 }
 
 REST_FRAMEWORK = {
@@ -250,6 +259,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Choice sets that share a field name ("kind") get their own component names.
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewKindEnum": "moderation.models.ReviewKind",
+        "SanctionKindEnum": "moderation.models.SanctionKind",
+    },
 }
 
 # Identity (R6.1-R6.3): verifier backend, accounts per ID number, SMS codes and login throttling.
@@ -314,6 +328,8 @@ GROUP_MAX_ADMINS = env.int("GROUP_MAX_ADMINS", default=10)  # R8.6: admins per g
 GROUP_ACTIVITY_THRESHOLDS = (("quiet", 0), ("normal", 20), ("active", 200), ("very_active", 2000))
 CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=2000)
 CHAT_HISTORY_PAGE_MAX = env.int("CHAT_HISTORY_PAGE_MAX", default=200)
+# R5.1: the longest an emergency measure may be declared for (a longer one is declared again).
+EMERGENCY_MAX_DAYS = env.int("EMERGENCY_MAX_DAYS", default=30)
 # Events waiting for one socket before it is closed (its client stopped reading; it resumes on reconnect).
 CHAT_SOCKET_BACKLOG = env.int("CHAT_SOCKET_BACKLOG", default=2000)
 # How long a sender may recall their message (seconds); the record stays as evidence either way.

@@ -105,6 +105,7 @@ class CreditReason(models.TextChoices):
     GOOD_STANDING = "good_standing", _("A day in good standing")
     COMPLAINT_UPHELD = "complaint_upheld", _("A complaint against you was upheld")
     SANCTION = "sanction", _("A sanction")
+    SANCTION_REVERSED = "sanction_reversed", _("A sanction was reversed on appeal")
     STAFF_ADJUSTMENT = "staff_adjustment", _("Adjusted by staff")
 
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Subquery, Sum
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -196,7 +196,8 @@ def credit_penalize(
             CreditCap.objects.create(
                 account=_account(user), level=max(1, cap), until=until, source_ref=source_ref
             )
-        _tell(actor, user, -points, CreditReason(reason).label)
+        if points:  # a level cap alone is told by the sanction's own notice
+            _tell(actor, user, -points, CreditReason(reason).label)
         audit_record(
             actor=actor,
             event_type="credit.penalized",
@@ -209,6 +210,46 @@ def credit_penalize(
                 "level_before": current.level.number,
                 "cap_level": cap,
                 "until": until.isoformat() if until else None,
+                "counted": event is not None,
+            },
+        )
+    return event
+
+
+def credit_penalty_reverse(*, actor: Actor, user, source_ref: str, note: str = "") -> CreditEvent | None:
+    """R11.2: a sanction reversed on appeal gives back what it took: the points of the penalty recorded
+    under ``source_ref`` come back as a new ledger event (the ledger is never edited), and the level caps
+    it imposed end now. Idempotent: a second call gives nothing more."""
+    if actor.user is not None:
+        policies.can_adjust_credit(actor.user).require()
+    with transaction.atomic():
+        account = _account(user)
+        CreditAccount.objects.select_for_update().filter(pk=account.pk).first()
+        taken = -sum(
+            CreditEvent.objects.filter(
+                account=account, reason=CreditReason.SANCTION, source_ref=source_ref[:80]
+            ).values_list("delta", flat=True)
+        )
+        event = None
+        if taken > 0:
+            event = _append(actor, user, taken, CreditReason.SANCTION_REVERSED, source_ref, note)
+        now = timezone.now()
+        caps_ended = (
+            CreditCap.objects.filter(account=account, source_ref=source_ref[:80])
+            .filter(Q(until__isnull=True) | Q(until__gt=now))
+            .update(until=now)
+        )
+        if event is not None:
+            _tell(actor, user, event.delta, CreditReason.SANCTION_REVERSED.label)
+        audit_record(
+            actor=actor,
+            event_type="credit.penalty_reversed",
+            target=user,
+            reason=note,
+            data={
+                "source": source_ref,
+                "points": event.delta if event is not None else 0,
+                "caps_ended": caps_ended,
                 "counted": event is not None,
             },
         )

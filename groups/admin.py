@@ -5,7 +5,15 @@ from common.actors import Actor, Door
 from common.admin import ReadOnlyModelAdmin
 from common.policies import PolicyDenied
 from groups import services
-from groups.models import ChatGroup, GroupCategory, GroupTier, Membership, Message
+from groups.models import (
+    ChatGroup,
+    EmergencyMeasure,
+    GroupCategory,
+    GroupRestriction,
+    GroupTier,
+    Membership,
+    Message,
+)
 
 
 class ConfigAdmin(admin.ModelAdmin):
@@ -88,3 +96,22 @@ class MessageAdmin(ReadOnlyModelAdmin):
     list_display = ("group", "seq", "sender", "created_at")
     search_fields = ("group__code",)
     list_select_related = ("group", "sender")
+
+
+@admin.register(GroupRestriction)
+class GroupRestrictionAdmin(ReadOnlyModelAdmin):
+    """R11.1: shown only; measures on groups are decided through moderation's services."""
+
+    list_display = ("group", "kind", "until", "reason_ref", "created_at", "lifted_at")
+    list_filter = ("kind",)
+    search_fields = ("group__code",)
+    list_select_related = ("group",)
+
+
+@admin.register(EmergencyMeasure)
+class EmergencyMeasureAdmin(ReadOnlyModelAdmin):
+    """R5.1: shown only; supervisors declare and end measures on the emergency page (through the services)."""
+
+    list_display = ("kind", "starts_at", "ends_at", "ended_at", "created_by", "reason")
+    list_filter = ("kind",)
+    list_select_related = ("created_by",)

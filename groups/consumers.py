@@ -77,9 +77,10 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
-    """Personal events arrive through the channel layer; the events of the member's groups through the
-    process's fan-out hub (``common.fanout``), into an inbox that this socket's own task drains in order."""
+class FanoutInbox:
+    """A socket's side of the process's fan-out hub (``common.fanout.Subscriber``): the events of its
+    channel groups go into an inbox that the socket's own task drains in order, so that a slow client
+    holds up nobody else."""
 
     inbox: asyncio.Queue | None = None
     pump: asyncio.Task | None = None
@@ -91,53 +92,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         finally:
             await self._leave_fanout()
 
-    async def dispatch(self, message):
-        """Channels closes stale database connections before every event, a hop into a shared thread for
-        each frame on each socket; this consumer's database work goes through ``in_thread`` or
-        ``database_sync_to_async``, which do that themselves, so events go straight to their handler."""
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+    def fanout_channels(self) -> list[str]:
+        raise NotImplementedError
 
-    async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        self.user = user
-        session = self.scope.get("session")
-        self.session_key = getattr(session, "session_key", None)
-        chosen = (self.scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME, "")
-        self.language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-        self.actor = Actor.from_scope(self.scope)
-        # The personal channel first: a join or leave between reading the groups and subscribing is not lost.
-        await once_more(self.channel_layer.group_add, user_channel(user.pk), self.channel_name)
-        self.groups_by_id: dict[int, str] = await database_sync_to_async(selectors.group_ids_for_user)(user)
+    async def _join_fanout(self) -> None:
         self.inbox = asyncio.Queue()
         self.pump = asyncio.get_running_loop().create_task(self._drain_inbox())
         self.in_fanout = True
-        for group_id in self.groups_by_id:
-            await fanout.subscribe(group_channel(group_id), self)
-        await self.accept()
-        await database_sync_to_async(network_log_write)(actor=self.actor, kind=NetworkLogKind.WS_CONNECT)
-        await self.send_json(
-            {
-                "type": "hello",
-                "protocol": PROTOCOL_VERSION,
-                "user": {"id": user.pk, "nickname": user.display_name},
-                "groups": sorted(self.groups_by_id.values()),
-            }
-        )
-
-    async def disconnect(self, code):
-        if not hasattr(self, "groups_by_id"):
-            return
-        await database_sync_to_async(network_log_write)(
-            actor=self.actor, kind=NetworkLogKind.WS_DISCONNECT, detail={"code": code}
-        )
-        await self._leave_fanout()
-        await self.channel_layer.group_discard(user_channel(self.user.pk), self.channel_name)
+        for channel_group in self.fanout_channels():
+            await fanout.subscribe(channel_group, self)
 
     async def _leave_fanout(self) -> None:
         if not self.in_fanout:
@@ -146,10 +109,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.pump is not None:
             self.pump.cancel()
             self.pump = None
-        for group_id in getattr(self, "groups_by_id", {}):
-            await fanout.unsubscribe(group_channel(group_id), self)
-
-    # The fan-out hub's side (``common.fanout.Subscriber``).
+        for channel_group in self.fanout_channels():
+            await fanout.unsubscribe(channel_group, self)
 
     def fanout_deliver(self, event: dict) -> None:
         if self.inbox is None or self.pump is None:
@@ -176,6 +137,59 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 log.warning("chat event not delivered; closing the socket", exc_info=True)
                 self.fanout_lost()
                 return
+
+
+class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
+    """Personal events arrive through the channel layer; the events of the member's groups through the
+    process's fan-out hub (``FanoutInbox``)."""
+
+    def fanout_channels(self) -> list[str]:
+        groups = [group_channel(group_id) for group_id in getattr(self, "groups_by_id", {})]
+        return [services.PLATFORM_CHANNEL, *groups]
+
+    async def dispatch(self, message):
+        """Channels closes stale database connections before every event, a hop into a shared thread for
+        each frame on each socket; this consumer's database work goes through ``in_thread`` or
+        ``database_sync_to_async``, which do that themselves, so events go straight to their handler."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user = user
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
+        chosen = (self.scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME, "")
+        self.language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        self.actor = Actor.from_scope(self.scope)
+        # The personal channel first: a join or leave between reading the groups and subscribing is not lost.
+        await once_more(self.channel_layer.group_add, user_channel(user.pk), self.channel_name)
+        self.groups_by_id: dict[int, str] = await database_sync_to_async(selectors.group_ids_for_user)(user)
+        await self._join_fanout()
+        await self.accept()
+        await database_sync_to_async(network_log_write)(actor=self.actor, kind=NetworkLogKind.WS_CONNECT)
+        await self.send_json(
+            {
+                "type": "hello",
+                "protocol": PROTOCOL_VERSION,
+                "user": {"id": user.pk, "nickname": user.display_name},
+                "groups": sorted(self.groups_by_id.values()),
+            }
+        )
+
+    async def disconnect(self, code):
+        if not hasattr(self, "groups_by_id"):
+            return
+        await database_sync_to_async(network_log_write)(
+            actor=self.actor, kind=NetworkLogKind.WS_DISCONNECT, detail={"code": code}
+        )
+        await self._leave_fanout()
+        await self.channel_layer.group_discard(user_channel(self.user.pk), self.channel_name)
 
     @classmethod
     async def decode_json(cls, text_data):
@@ -360,6 +374,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if event["group"] in self.groups_by_id.values():
             await self.send(text_data=event["frame"])  # encoded once for the whole group
 
+    async def platform_notice(self, event):
+        """R5.1: a system notice broadcast by a supervisor (an empty text: it was ended)."""
+        await self.send_json(
+            {"type": "system_notice", "id": event["id"], "text": event["text"], "until": event["until"]}
+        )
+
     async def chat_pinned(self, event):
         if event["group"] in self.groups_by_id.values():
             await self.send_json({"type": "pinned", "group": event["group"], "message": event["message"]})
@@ -468,6 +488,29 @@ class BenchEchoConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         await self.channel_layer.group_send(self.channel_group, {"type": "bench.echo", "text": text_data})
+
+    async def bench_echo(self, event):
+        await self.send(text_data=event["text"])
+
+
+class BenchHubEchoConsumer(FanoutInbox, AsyncWebsocketConsumer):
+    """For information beside the baseline: the bare echo route over the chat path's own fan-out
+    (``common.fanout``) instead of the channel layer's ``group_send``. Benchmark settings only."""
+
+    dispatch = ChatConsumer.dispatch
+
+    def fanout_channels(self) -> list[str]:
+        return ["chat.bench-echo"]
+
+    async def connect(self):
+        await self._join_fanout()
+        await self.accept()
+
+    async def disconnect(self, code):
+        await self._leave_fanout()
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        await realtime.publish("chat.bench-echo", {"type": "bench.echo", "text": text_data})
 
     async def bench_echo(self, event):
         await self.send(text_data=event["text"])

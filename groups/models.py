@@ -87,6 +87,7 @@ class GroupStatus(models.TextChoices):
     PENDING_REVIEW = "pending_review", _("waiting for staff review")
     REJECTED = "rejected", _("creation refused")
     DISSOLVED = "dissolved", _("dissolved")
+    CLOSED = "closed", _("closed by the platform")  # R11.1: read-only, hidden from lists and joins
 
 
 class ChatGroup(models.Model):
@@ -144,6 +145,14 @@ class ChatGroup(models.Model):
     )
     activity_level = models.CharField(_("activity"), max_length=10, default="quiet")
     activity_messages_7d = models.PositiveIntegerField(_("messages in the last 7 days"), default=0)
+    # R11.1: the end of the longest posting suspension in force (kept by the group-restriction services
+    # from the ``GroupRestriction`` rows, which are the record). Read with the group, so the send path
+    # pays no query for it; policies compare it with now (house rule 9).
+    posting_suspended_until = models.DateTimeField(_("posting suspended until"), null=True, blank=True)
+    # R11.1: the latest rectification deadline of a warning in force (kept as the field above), so that a
+    # page needs no query to know there is no banner to show.
+    rectify_by = models.DateTimeField(_("rectify by"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed by the platform at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("chat group")
@@ -151,6 +160,14 @@ class ChatGroup(models.Model):
         permissions = [
             ("manage_chatgroup", _("Can manage the group (owner or admin)")),
             ("review_chatgroup", _("Can review the creation of groups")),
+        ]
+        # The review queue finds groups waiting for review without reading every group (moderation.queue).
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="pending_review"),
+                name="groups_pending_review",
+            )
         ]
 
     def __str__(self) -> str:
@@ -328,6 +345,12 @@ class Message(models.Model):
                 fields=["sender", "client_msg_id"], name="message_client_id_unique_per_sender"
             ),
         ]
+        # R10.1: held messages are decided by compliance staff through the review queue, which finds them
+        # through this small index (a handful of rows among millions of messages).
+        permissions = [("review_message", _("Can release or remove held messages and take down messages"))]
+        indexes = [
+            models.Index(fields=["created_at"], condition=models.Q(status="held"), name="message_held")
+        ]
 
     def __str__(self) -> str:
         return f"{self.group.code}#{self.seq}"
@@ -366,3 +389,75 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invitee_id} invited to {self.group_id} ({self.status})"
+
+
+class GroupRestrictionKind(models.TextChoices):
+    WARNING = "warning", _("Warning: rectify by the deadline")
+    POST = "post", _("Posting suspended")
+    CLOSED = "closed", _("Closed by the platform")
+
+
+class GroupRestriction(models.Model):
+    """R11.1: a measure on a group, with its end (house rule 9): a warning whose ``until`` is the
+    rectification deadline (a banner in the group until then), a posting suspension until a time, or a
+    closure (no end). Written by moderation through ``groups.services``; read by the group policies and
+    pages. ``reason`` is what members are shown; ``reason_ref`` names the sanction."""
+
+    group = models.ForeignKey(ChatGroup, on_delete=models.PROTECT, related_name="restrictions")
+    kind = models.CharField(_("kind"), max_length=8, choices=GroupRestrictionKind.choices)
+    until = models.DateTimeField(_("until"), null=True, blank=True, help_text=_("Empty: permanent"))
+    reason = models.CharField(_("reason shown to members"), max_length=300, blank=True)
+    reason_ref = models.CharField(_("reason reference"), max_length=80, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("group restriction")
+        verbose_name_plural = _("group restrictions")
+        indexes = [models.Index(fields=["group", "kind"], name="groups_restriction_group_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.group_id} until {self.until or 'permanent'}"
+
+
+class EmergencyKind(models.TextChoices):
+    FREEZE_CREATION = "freeze_creation", _("Freeze group creation")
+    HOLD_MESSAGES = "hold_messages", _("Hold new messages for review")
+    SUSPEND_POSTING = "suspend_posting", _("Suspend posting")
+    NOTICE = "notice", _("Broadcast a system notice")
+
+
+class EmergencyMeasure(models.Model):
+    """R5.1: a platform-wide switch thrown in an incident, with its reason, start and end (house rule 9:
+    policies compare ``ends_at`` with now). Holding and suspending apply to the chosen categories of
+    groups, or to every group when none is chosen. Declared and ended only through ``groups.services``."""
+
+    kind = models.CharField(_("measure"), max_length=16, choices=EmergencyKind.choices)
+    categories = models.ManyToManyField(
+        GroupCategory, blank=True, related_name="+", verbose_name=_("categories of groups")
+    )
+    reason = models.TextField(_("reason"), max_length=500)
+    notice = models.TextField(_("notice shown to everyone"), max_length=500, blank=True)
+    starts_at = models.DateTimeField(_("in force from"))
+    ends_at = models.DateTimeField(_("in force until"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("declared by")
+    )
+    ended_at = models.DateTimeField(_("ended early at"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    end_reason = models.TextField(_("why it ended early"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("emergency measure")
+        verbose_name_plural = _("emergency measures")
+        ordering = ["-starts_at", "-pk"]
+        permissions = [("declare_emergency", _("Can declare and end emergency measures"))]
+        indexes = [models.Index(fields=["ends_at"], name="groups_emergency_ends")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} until {self.ends_at:%Y-%m-%d %H:%M}"

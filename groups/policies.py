@@ -9,10 +9,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.actors import Actor, ActorKind
 from common.policies import ALLOW, Decision, deny
 from credit.selectors import capabilities_for
 from groups.models import ChatGroup, GroupBan, GroupCategory, GroupStatus, Membership, MessageStatus, Role
-from groups.selectors import group_rules
+from groups.selectors import emergency_state, group_rules
 from identity import policies as identity_policies
 from identity import selectors as identity_selectors
 from identity.models import RestrictionKind
@@ -44,6 +45,9 @@ def can_create_group(user, category: GroupCategory | None = None) -> Decision:
     decision = identity_policies.can_publish(user)
     if not decision:
         return decision
+    frozen = _creation_frozen()
+    if frozen is not None:
+        return frozen
     if identity_selectors.restriction_active(user, RestrictionKind.CREATE_GROUP):
         return deny("create_group_barred", _("This account may not create groups at present."))
     decision = _within_owned_cap(user)
@@ -98,11 +102,115 @@ def _not_active(group: ChatGroup) -> Decision | None:
         return None
     if group.status == GroupStatus.PENDING_REVIEW:
         return deny("group_pending_review", _("This group is waiting for staff review."))
+    if group.status == GroupStatus.CLOSED:  # R11.1: closure is read-only at once
+        return deny("group_closed", _("This group was closed by the platform; it is read-only."))
     return deny("group_not_active", _("This group is closed."))
 
 
+def _local(moment) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+def _posting_suspended(group: ChatGroup) -> Decision | None:
+    """R11.1: a posting suspension of the whole group, until its end (the field is read with the group)."""
+    until = group.posting_suspended_until
+    if until is None or until <= timezone.now():
+        return None
+    return deny(
+        "group_posting_suspended",
+        _("Posting in this group is suspended by the platform until %(until)s.") % {"until": _local(until)},
+    )
+
+
+def _creation_frozen() -> Decision | None:
+    """R5.1: while an emergency freeze of group creation is in force, nobody creates a group."""
+    until = emergency_state().frozen_until(timezone.now())
+    if until is None:
+        return None
+    return deny(
+        "group_creation_frozen",
+        _("Creating groups is paused by the platform until %(until)s.") % {"until": _local(until)},
+    )
+
+
+def require_creation_open() -> None:
+    """R5.1: a new group goes live (created, or approved by staff) only while creation is not frozen."""
+    frozen = _creation_frozen()
+    if frozen is not None:
+        frozen.require()
+
+
+def _emergency_suspended(group: ChatGroup) -> Decision | None:
+    """R5.1: an emergency suspension of posting in the group's category (or in every category)."""
+    until = emergency_state().suspended_until(group.category_id, timezone.now())
+    if until is None:
+        return None
+    return deny(
+        "emergency_posting_suspended",
+        _("Posting in groups of this kind is paused by the platform until %(until)s.")
+        % {"until": _local(until)},
+    )
+
+
+def emergency_holds_messages(group: ChatGroup) -> bool:
+    """R5.1: while an emergency hold covers the group's category, its new messages wait for review."""
+    return emergency_state().held_until(group.category_id, timezone.now()) is not None
+
+
+def can_declare_emergency(user) -> Decision:
+    """R5.1: supervisors (``groups.declare_emergency``) throw and end the platform's emergency switches."""
+    if (
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.has_perm("groups.declare_emergency")
+    ):
+        return ALLOW
+    return deny("not_supervisor", _("Only supervisors declare or end emergency measures."))
+
+
+def can_publish_in_group(user, group: ChatGroup) -> Decision:
+    """R6.2, R11.1, R11.2, R5.1: what the owner and admins publish to the group (its announcement, name,
+    description and rules, a pinned message) is publishing: it needs the right to manage, an account that
+    may publish, and the group's posting not suspended by a sanction or an emergency measure."""
+    decision = can_manage(user, group)
+    if not decision:
+        return decision
+    decision = identity_policies.can_publish(user)
+    if not decision:
+        return decision
+    suspended = _posting_suspended(group)
+    if suspended is None:
+        suspended = _emergency_suspended(group)
+    return suspended if suspended is not None else ALLOW
+
+
+def require_publish_in_group(user, group: ChatGroup) -> None:
+    can_publish_in_group(user, group).require()
+
+
+def require_declare_emergency(user) -> None:
+    can_declare_emergency(user).require()
+
+
+def can_view_emergency(user) -> Decision:
+    """R5.1: staff who may see the emergency measures in force and their history."""
+    staff = user is not None and user.is_authenticated and user.is_active and user.is_staff
+    if staff and (user.has_perm("groups.declare_emergency") or user.has_perm("groups.view_emergencymeasure")):
+        return ALLOW
+    return deny("not_staff", _("Only compliance staff see the emergency measures."))
+
+
+def _management_held(user) -> Decision | None:
+    """R11.2, R11.3: management powers suspended until a time, or the person blacklisted."""
+    decision = identity_policies.can_hold_management(user)
+    return None if decision else decision
+
+
 def can_post(user, group: ChatGroup) -> Decision:
-    """R6.2, R8.6: only an account that may publish, and only as an active member, posts in a group."""
+    """R6.2, R8.6, R11.1: only an account that may publish (not muted platform-wide, not suspended, not
+    blacklisted: R11.2, R11.3), only as an active member, and only while the group is open and its posting
+    is not suspended by the platform, posts in a group."""
     decision = identity_policies.can_publish(user)
     if not decision:
         return decision
@@ -112,6 +220,12 @@ def can_post(user, group: ChatGroup) -> Decision:
     membership = _active_membership(user, group)
     if membership is None:
         return deny("not_member", _("You are not a member of this group."))
+    # A refusal is a falsy Decision: chain with ``is None``, never with ``or``.
+    suspended = _posting_suspended(group)
+    if suspended is None:
+        suspended = _emergency_suspended(group)
+    if suspended is not None:
+        return suspended
     if membership.muted_until and membership.muted_until > timezone.now():
         until = timezone.localtime(membership.muted_until)
         return deny(
@@ -184,13 +298,23 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def can_join(user, group: ChatGroup, invite_token: str) -> Decision:
-    """R8.5: joining by invitation link needs the group's current link; a member cannot join twice."""
+def _may_enter(user) -> Decision:
+    """R11.2, R11.3: a person enters a group, by any way in, only with an account in use, not barred from
+    joining groups and not on the blacklist."""
     decision = identity_policies.can_use_service(user)
     if not decision:
         return decision
     if identity_selectors.restriction_active(user, RestrictionKind.JOIN_GROUP):
         return deny("join_barred", _("This account may not join groups at present."))
+    return identity_policies.can_use_group_functions(user)  # R11.3
+
+
+def can_join(user, group: ChatGroup, invite_token: str) -> Decision:
+    """R8.5, R11.3: joining by invitation link needs the group's current link; a member cannot join twice;
+    a blacklisted person cannot join."""
+    decision = _may_enter(user)
+    if not decision:
+        return decision
     if invite_token != group.invite_token:
         return deny("invite_invalid", _("This invitation link is no longer valid. Ask for a new one."))
     if _active_membership(user, group) is not None:
@@ -226,12 +350,16 @@ def _barred(user, group: ChatGroup) -> Decision | None:
 
 
 def can_request_join(user, group: ChatGroup) -> Decision:
-    """R8.5: asking to join, where the group's rules offer requests; the same caps as every other path."""
+    """R8.5, R11.3: asking to join, where the group's rules offer requests; the same caps and the same
+    blacklist as every other path."""
     decision = identity_policies.can_use_service(user)
     if not decision:
         return decision
     if identity_selectors.restriction_active(user, RestrictionKind.JOIN_GROUP):
         return deny("join_barred", _("This account may not join groups at present."))
+    decision = identity_policies.can_use_group_functions(user)  # R11.3
+    if not decision:
+        return decision
     if _active_membership(user, group) is not None:
         return deny("already_member", _("You are already a member of this group."))
     for check in (_not_active(group), _barred(user, group)):
@@ -291,12 +419,14 @@ def require_leave(user, group: ChatGroup) -> None:
 
 
 def can_manage_invite(user, group: ChatGroup) -> Decision:
-    """R9.2: owners and admins manage the invitation link (granted as an object permission)."""
+    """R9.2, R11.2: owners and admins manage the invitation link (granted as an object permission), while
+    their management powers are not suspended."""
     if _active_membership(user, group) is None:
         return deny("not_member", _("You are not a member of this group."))
     if not user.has_perm("groups.manage_chatgroup", group):
         return deny("not_manager", _("Only the owner and admins can manage the invitation link."))
-    return ALLOW
+    held = _management_held(user)
+    return held if held is not None else ALLOW
 
 
 def require_manage_invite(user, group: ChatGroup) -> None:
@@ -304,15 +434,25 @@ def require_manage_invite(user, group: ChatGroup) -> None:
 
 
 def can_appoint_admin(user, group: ChatGroup, member) -> Decision:
-    """R9.2: the owner appoints admins from among the group's members."""
+    """R9.2, R11.2, R11.3: the owner (with management powers not suspended) appoints admins from among the
+    group's members; a member whose powers are suspended or who is blacklisted cannot be appointed."""
     membership = _active_membership(user, group)
     if membership is None or membership.role != Role.OWNER:
         return deny("not_owner", _("Only the owner can appoint admins."))
+    held = _management_held(user)
+    if held is not None:
+        return held
     target = _active_membership(member, group)
     if target is None:
         return deny("not_member", _("Only a member of the group can become an admin."))
     if target.role != Role.MEMBER:
         return deny("already_admin", _("This member is already an admin or the owner."))
+    barred = identity_policies.can_hold_management(member)
+    if not barred:
+        return deny(
+            "cannot_be_admin",
+            _("This member cannot be appointed admin at present: %(reason)s") % {"reason": barred.reason},
+        )
     caps = capabilities_for(member)
     if not caps.may_be_admin:
         return deny(
@@ -349,6 +489,18 @@ def require_review_group_creation(user) -> None:
     can_review_group_creation(user).require()
 
 
+def can_restrict_group(actor: Actor) -> Decision:
+    """R11.1: measures on a group (warning, posting suspension, closure) are applied by compliance staff
+    or the platform's own sanction services (moderation decides; groups records and enforces)."""
+    if actor.kind == ActorKind.SYSTEM or (actor.is_authenticated and actor.user.is_staff):
+        return ALLOW
+    return deny("not_allowed", _("Only compliance staff restrict groups."))
+
+
+def require_restrict_group(actor: Actor) -> None:
+    can_restrict_group(actor).require()
+
+
 def can_configure_groups(user) -> Decision:
     """R7.1: platform administrators define categories and tiers."""
     if (
@@ -369,15 +521,19 @@ RANK = {Role.OWNER: 3, Role.ADMIN: 2, Role.MEMBER: 1}
 
 
 def can_manage(user, group: ChatGroup) -> Decision:
-    """R9.2: the owner and admins manage the group; the right is an object permission the membership
-    services grant and revoke, and the role must still be held (dismissal ends it at once)."""
+    """R9.2, R11.2, R11.3: the owner and admins manage the group; the right is an object permission the
+    membership services grant and revoke, and the role must still be held (dismissal ends it at once). A
+    platform suspension of the person's management powers, or the blacklist, stops it until its end."""
     membership = _active_membership(user, group)
     if membership is None:
         return deny("not_member", _("You are not a member of this group."))
     if membership.role == Role.MEMBER or not user.has_perm("groups.manage_chatgroup", group):
         return deny("not_manager", _("Only the owner and admins can do this."))
     inactive = _not_active(group)
-    return inactive if inactive is not None else ALLOW
+    if inactive is not None:
+        return inactive
+    held = _management_held(user)
+    return held if held is not None else ALLOW
 
 
 def require_manage(user, group: ChatGroup) -> None:
@@ -448,12 +604,16 @@ def require_recall(user, message) -> None:
 
 
 def can_own_action(user, group: ChatGroup) -> Decision:
-    """R8.6: dismissing admins, transferring ownership and dissolving belong to the owner."""
+    """R8.6, R11.2: dismissing admins, transferring ownership and dissolving belong to the owner, while
+    their management powers are not suspended."""
     membership = _active_membership(user, group)
     if membership is None or membership.role != Role.OWNER:
         return deny("not_owner", _("Only the owner can do this."))
     inactive = _not_active(group)
-    return inactive if inactive is not None else ALLOW
+    if inactive is not None:
+        return inactive
+    held = _management_held(user)
+    return held if held is not None else ALLOW
 
 
 def require_own_action(user, group: ChatGroup) -> None:
@@ -468,6 +628,12 @@ def can_invite(user, group: ChatGroup, invitee) -> Decision:
     inactive = _not_active(group)
     if inactive is not None:
         return inactive
+    for standing in (
+        identity_policies.can_use_account(user),
+        identity_policies.can_use_group_functions(user),
+    ):
+        if not standing:  # R11.2, R11.3: a suspended or blacklisted member invites nobody
+            return standing
     rules = group_rules(group)
     if "invite" not in rules.join_modes:
         return deny("invitations_closed", _("This group does not take invitations."))
@@ -476,6 +642,8 @@ def can_invite(user, group: ChatGroup, invitee) -> Decision:
     barred = _barred(invitee, group)
     if barred is not None:
         return barred
+    if not _may_enter(invitee):  # R11.2, R11.3
+        return deny("invitee_blacklisted", _("This person cannot join groups at present."))
     return _join_limits(invitee, rules)
 
 
@@ -484,12 +652,33 @@ def require_invite(user, group: ChatGroup, invitee) -> None:
 
 
 def can_accept_invitation(user, group: ChatGroup) -> Decision:
-    """R8.5: at the moment the invitee confirms, the group must still be open to them and every cap hold."""
+    """R8.5, R11.3: at the moment the invitee confirms, the group must still be open to them, they must not
+    be blacklisted, and every cap hold."""
     for check in (_not_active(group), _barred(user, group)):
         if check is not None:
             return check
+    decision = _may_enter(user)
+    if not decision:
+        return decision
     return _join_limits(user, group_rules(group))
 
 
 def require_accept_invitation(user, group: ChatGroup) -> None:
     can_accept_invitation(user, group).require()
+
+
+def can_review_messages(user) -> Decision:
+    """R10.1, R12.1: compliance staff with ``groups.review_message`` release or remove messages held by
+    screening, and take down shown messages reported to the platform."""
+    if (
+        user is not None
+        and user.is_authenticated
+        and user.is_staff
+        and user.has_perm("groups.review_message")
+    ):
+        return ALLOW
+    return deny("not_allowed", _("Only compliance staff may review messages."))
+
+
+def require_review_messages(user) -> None:
+    can_review_messages(user).require()

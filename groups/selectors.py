@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Case, Count, F, OuterRef, Subquery, Value, When
+from django.db.models import BooleanField, Case, Count, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 
 from groups import search
 from groups.codes import group_code_is_valid, group_code_normalise
-from groups.models import ChatGroup, GroupCategory, GroupTier, JoinMode, Membership, Message, MessageStatus
+from groups.models import (
+    ChatGroup,
+    EmergencyKind,
+    EmergencyMeasure,
+    GroupCategory,
+    GroupRestriction,
+    GroupTier,
+    JoinMode,
+    Membership,
+    Message,
+    MessageStatus,
+)
 
 
 def group_list_for_user(user):
-    """The user's groups, most recently active first, with member count and the last message."""
+    """The user's groups, most recently active first, with member count and the last message. A group
+    closed by the platform is no longer listed (R11.1): its members reach its read-only page by its
+    address (from the notice they were sent)."""
     last = Message.objects.filter(group=OuterRef("pk"), status=MessageStatus.VISIBLE).order_by("-seq")
     members = (
         Membership.objects.filter(group=OuterRef("pk"), left_at__isnull=True)
@@ -32,6 +47,7 @@ def group_list_for_user(user):
     read = Membership.objects.filter(group=OuterRef("pk"), user=user).values("last_read_seq")
     return (
         ChatGroup.objects.filter(pk__in=mine)
+        .exclude(status="closed")
         .annotate(
             member_count=Subquery(members[:1]),
             last_body=Subquery(last.values("body")[:1]),
@@ -40,6 +56,24 @@ def group_list_for_user(user):
             unread=Greatest(F("last_seq") - Coalesce(Subquery(read[:1]), Value(0)), Value(0)),
         )
         .order_by("-last_seq", "-created_at")
+    )
+
+
+def group_restrictions_in_force(group: ChatGroup) -> list:
+    """R11.1: the platform's measures on the group in force now (warnings before their rectification
+    deadline, posting suspensions before their end, a closure), newest first, for the group's banner. No
+    query when the group's own fields show none."""
+    now = timezone.now()
+    if (
+        group.status != "closed"
+        and (group.posting_suspended_until is None or group.posting_suspended_until <= now)
+        and (group.rectify_by is None or group.rectify_by <= now)
+    ):
+        return []
+    return list(
+        GroupRestriction.objects.filter(group=group, lifted_at__isnull=True)
+        .filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
+        .order_by("-created_at", "-pk")[:10]
     )
 
 
@@ -422,3 +456,81 @@ def user_find_for_invitation(who: str):
         except ValidationError:  # not a mobile number either
             found = None
     return found
+
+
+# --- emergency measures (R5.1) ---------------------------------------------------------------------------
+
+EMERGENCY_MEMO_SECONDS = 1.0  # another process sees a new measure within this time
+
+
+@dataclass(frozen=True)
+class EmergencyState:
+    """The measures in force (or ending later), as read at ``read_at``; each entry keeps its end, so that
+    policies compare it with now (house rule 9). ``categories`` of None means every category."""
+
+    freeze_until: object = None
+    holds: tuple = ()  # (ends_at, frozenset of category ids or None)
+    suspensions: tuple = ()
+    notices: tuple = ()  # (ends_at, id, text)
+
+    def _covering(self, entries, category_id, now):
+        ends = [end for end, cats in entries if end > now and (cats is None or category_id in cats)]
+        return max(ends, default=None)
+
+    def frozen_until(self, now):
+        return self.freeze_until if self.freeze_until and self.freeze_until > now else None
+
+    def held_until(self, category_id, now):
+        return self._covering(self.holds, category_id, now)
+
+    def suspended_until(self, category_id, now):
+        return self._covering(self.suspensions, category_id, now)
+
+    def notices_now(self, now) -> list[dict]:
+        return [{"id": pk, "text": text} for end, pk, text in self.notices if end > now]
+
+
+_emergency_memo: dict = {"state": None, "read_at": 0.0}
+
+
+def emergency_cache_reset() -> None:
+    _emergency_memo.update(state=None, read_at=0.0)
+
+
+def emergency_state() -> EmergencyState:
+    """R5.1: the emergency measures in force, read at most once a second per process (the send path asks
+    for every message)."""
+    now_mono = time.monotonic()
+    state = _emergency_memo["state"]
+    if state is not None and now_mono - _emergency_memo["read_at"] < EMERGENCY_MEMO_SECONDS:
+        return state
+    now = timezone.now()
+    freeze, holds, suspensions, notices = None, [], [], []
+    measures = EmergencyMeasure.objects.filter(
+        starts_at__lte=now, ends_at__gt=now, ended_at__isnull=True
+    ).prefetch_related("categories")
+    for measure in measures:
+        categories = frozenset(c.pk for c in measure.categories.all()) or None
+        if measure.kind == EmergencyKind.FREEZE_CREATION:
+            freeze = max(freeze or measure.ends_at, measure.ends_at)
+        elif measure.kind == EmergencyKind.HOLD_MESSAGES:
+            holds.append((measure.ends_at, categories))
+        elif measure.kind == EmergencyKind.SUSPEND_POSTING:
+            suspensions.append((measure.ends_at, categories))
+        elif measure.kind == EmergencyKind.NOTICE:
+            notices.append((measure.ends_at, measure.pk, measure.notice))
+    state = EmergencyState(freeze, tuple(holds), tuple(suspensions), tuple(notices))
+    _emergency_memo.update(state=state, read_at=now_mono)
+    return state
+
+
+def emergency_measures(*, in_force: bool | None = None):
+    """The measures for the compliance page, newest first: in force now, or the history."""
+    now = timezone.now()
+    rows = EmergencyMeasure.objects.select_related("created_by", "ended_by").prefetch_related("categories")
+    active = Q(starts_at__lte=now, ends_at__gt=now, ended_at__isnull=True)
+    if in_force is True:
+        return rows.filter(active)
+    if in_force is False:
+        return rows.exclude(active)
+    return rows

@@ -25,14 +25,18 @@ from audit.services import audit_record, network_log_entry
 from common import ratelimit
 from common.actors import Actor
 from common.policies import PolicyDenied
-from common.realtime import group_channel, publish_on_commit, user_channel
+from common.realtime import group_channel, publish_now, publish_on_commit, user_channel
 from credit.selectors import capabilities_for
 from groups import attachments, policies, search, selectors
 from groups.models import (
     Attachment,
     ChatGroup,
+    EmergencyKind,
+    EmergencyMeasure,
     GroupBan,
     GroupCategory,
+    GroupRestriction,
+    GroupRestrictionKind,
     GroupStatus,
     GroupTier,
     Invitation,
@@ -271,6 +275,8 @@ def _plain(value):
 def group_creation_decide(*, actor: Actor, group: ChatGroup, approve: bool, note: str = "") -> ChatGroup:
     """R8.4: staff approve or refuse a group whose category needs review; the creator is told."""
     policies.require_review_group_creation(actor.user)
+    if approve:
+        policies.require_creation_open()  # R5.1: no group goes live during a freeze of group creation
     note = (note or "").strip()[:300]
     if not approve and not note:
         raise ValidationError(_("Say why the group is refused; the creator is told."), code="note_required")
@@ -398,16 +404,18 @@ def _message_create(
 ) -> tuple[Message, bool]:
     """Record a screened message (with its attachment, if any) and publish it after commit."""
     membership_role = _sender_role(actor.user, group)
+    # R10.1 screening, or R5.1 an emergency hold on the group's category.
+    held = verdict.held or policies.emergency_holds_messages(group)
     # Read before the group's row is locked for the sequence number: a large group's other senders wait
     # only for the insert.
-    mentioned = [] if verdict.held else _mentioned_members(group, body, actor.user)
+    mentioned = [] if held else _mentioned_members(group, body, actor.user)
     message = Message(
         group=group,
         sender=actor.user,
         client_msg_id=client_msg_id,
         body=body,
         # R10.1: a held message is kept for its author and the reviewers; the group sees nothing.
-        status=MessageStatus.HELD if verdict.held else MessageStatus.VISIBLE,
+        status=MessageStatus.HELD if held else MessageStatus.VISIBLE,
         screening_evidence_id=verdict.evidence_id,
         mentions=[user_id for user_id, _nickname in mentioned],
         search_text=search.document_lexemes(body),
@@ -927,8 +935,12 @@ def group_settings_update(
     announcement_only: bool | None = None,
 ) -> ChatGroup:
     """R9.2, R9.1: the owner and admins edit the group's name, description and rules (screened), how
-    people join (among what its category and tier allow), slow mode and announcement-only mode."""
+    people join (among what its category and tier allow), slow mode and announcement-only mode. A new
+    name, description or rules is publishing (``require_publish_in_group``)."""
     policies.require_manage(actor.user, group)
+    texts = {"name": name, "description": description, "rules_text": rules_text}
+    if any(isinstance(v, str) and v.strip() != getattr(group, k) for k, v in texts.items()):
+        policies.require_publish_in_group(actor.user, group)
     changes = {}
     if name is not None:
         changes["name"] = _clean_text(name, field="name", label=_("Group name"), max_length=40)
@@ -977,6 +989,8 @@ def group_announcement_set(*, actor: Actor, group: ChatGroup, text: str) -> Chat
     """R9.2: the owner and admins set the announcement (screened); every member is told, with one notice
     for the whole group. Saving the same text again changes nothing and tells nobody."""
     policies.require_manage(actor.user, group)
+    if isinstance(text, str) and text.strip():  # clearing it is always allowed
+        policies.require_publish_in_group(actor.user, group)
     text = _clean_text(text, field="announcement", label=_("Announcement"), max_length=1000, required=False)
     _require_screened(actor, text, kind="group_announcement", group_code=group.code)
     with transaction.atomic():
@@ -1243,8 +1257,10 @@ def group_activity_compute(*, actor: Actor) -> int:
 
 
 def message_pin(*, actor: Actor, message: Message | None, group: ChatGroup) -> ChatGroup:
-    """R9.2: the owner and admins pin a message for everyone (``None`` unpins)."""
+    """R9.2: the owner and admins pin a message for everyone (``None`` unpins; pinning is publishing)."""
     policies.require_manage(actor.user, group)
+    if message is not None:
+        policies.require_publish_in_group(actor.user, group)
     not_pinnable = PolicyDenied("not_pinnable", _("Only a message shown in this group can be pinned."))
     if message is not None and message.group_id != group.pk:
         raise not_pinnable
@@ -1275,3 +1291,314 @@ def message_pin(*, actor: Actor, message: Message | None, group: ChatGroup) -> C
         )
     group.refresh_from_db()
     return group
+
+
+# --- platform measures on groups (R11.1) ------------------------------------------------------------
+
+
+def _restrictions_apply(group: ChatGroup) -> None:
+    """Bring the group's own fields in line with its restriction rows (inside the caller's transaction,
+    with the group locked): the end of the longest posting suspension in force, and the closure."""
+    now = timezone.now()
+    in_force = GroupRestriction.objects.filter(group=group, lifted_at__isnull=True)
+
+    def latest_end(kind):
+        return (
+            in_force.filter(kind=kind, until__gt=now)
+            .order_by("-until")
+            .values_list("until", flat=True)
+            .first()
+        )
+
+    closed = in_force.filter(kind=GroupRestrictionKind.CLOSED).exists()
+    changes = {
+        "posting_suspended_until": latest_end(GroupRestrictionKind.POST),
+        "rectify_by": latest_end(GroupRestrictionKind.WARNING),
+    }
+    if closed and group.status in (GroupStatus.ACTIVE, GroupStatus.PENDING_REVIEW):
+        changes.update(status=GroupStatus.CLOSED, closed_at=now)
+    elif not closed and group.status == GroupStatus.CLOSED:
+        changes.update(status=GroupStatus.ACTIVE, closed_at=None)
+    for field, value in changes.items():
+        setattr(group, field, value)
+    group.save(update_fields=list(changes))
+
+
+def group_restriction_add(
+    *, actor: Actor, group: ChatGroup, kind: str, until=None, reason: str = "", reason_ref: str = ""
+) -> GroupRestriction:
+    """R11.1: record a measure on a group and enforce it at once: a warning with its rectification
+    deadline (``until``; a banner in the group's pages until then), a posting suspension until a time
+    (``can_post`` refuses everyone, through every door, until then), or a closure (no end: the group is
+    read-only at once, hidden from lists and closed to joins; its records stay). Moderation decides and
+    tells the people concerned."""
+    policies.require_restrict_group(actor)
+    if kind not in GroupRestrictionKind.values:
+        raise ValidationError(_("Unknown kind of group restriction."), code="kind_invalid")
+    if kind == GroupRestrictionKind.CLOSED:
+        until = None
+    elif until is None:
+        raise ValidationError(
+            _("A warning or a posting suspension needs an end time."), code="until_required"
+        )
+    reason = _clean_text(reason, field="reason", label=_("Reason"), max_length=300, required=False)
+    with transaction.atomic():
+        group = ChatGroup.objects.select_for_update().get(pk=group.pk)
+        restriction = GroupRestriction.objects.create(
+            group=group,
+            kind=kind,
+            until=until,
+            reason=reason,
+            reason_ref=reason_ref[:80],
+            created_by=actor.user if actor.is_authenticated else None,
+        )
+        _restrictions_apply(group)
+        audit_record(
+            actor=actor,
+            event_type="groups.restriction_added",
+            target=group,
+            reason=reason,
+            data={
+                "code": group.code,
+                "restriction": restriction.pk,
+                "kind": kind,
+                "until": until.isoformat() if until else None,
+                "reason_ref": reason_ref,
+                "status": group.status,
+            },
+        )
+    return restriction
+
+
+def group_restriction_lift(*, actor: Actor, restriction: GroupRestriction, reason: str = "") -> bool:
+    """R11.1: end a measure on a group before its time (an appeal upheld): a lifted closure opens the
+    group again. The row stays, with ``lifted_at``. Returns False when it was already lifted."""
+    policies.require_restrict_group(actor)
+    with transaction.atomic():
+        group = ChatGroup.objects.select_for_update().get(pk=restriction.group_id)
+        lifted = GroupRestriction.objects.filter(pk=restriction.pk, lifted_at__isnull=True).update(
+            lifted_at=timezone.now()
+        )
+        if lifted:
+            _restrictions_apply(group)
+            audit_record(
+                actor=actor,
+                event_type="groups.restriction_lifted",
+                target=group,
+                reason=(reason or "")[:300],
+                data={
+                    "code": group.code,
+                    "restriction": restriction.pk,
+                    "kind": restriction.kind,
+                    "reason_ref": restriction.reason_ref,
+                    "status": group.status,
+                },
+            )
+    return bool(lifted)
+
+
+# --- compliance review of messages (R10.1, R12.1) ------------------------------------------------------
+
+
+def message_review_decide(*, actor: Actor, message: Message, release: bool, reason: str = "") -> Message:
+    """R10.1: compliance staff decide a message held by screening. Released, it takes the group's next
+    sequence number and reaches the group as any new message does (after commit, with its @mentions told);
+    removed, it stays hidden as evidence (house rule 8) and takes no place in the group's sequence. The
+    author is told either way. Only one of two reviewers deciding at once succeeds."""
+    policies.require_review_messages(actor.user)
+    reason = _reason(reason)
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("group", "sender", "attachment")
+            .filter(pk=message.pk)
+            .first()
+        )
+        if message is None or message.status != MessageStatus.HELD:
+            raise PolicyDenied("not_held", _("This message is no longer held for review."))
+        group = message.group
+        if release:
+            if group.status != GroupStatus.ACTIVE:
+                raise PolicyDenied(
+                    "group_inactive", _("The group is not active, so the message can only be removed.")
+                )
+            may_post = policies.can_post(message.sender, group)  # R11: the sanctions in force now
+            if not may_post:
+                raise PolicyDenied(
+                    "sender_cannot_post",
+                    _(
+                        "The author cannot post in this group now (%(why)s), so the message can only be "
+                        "removed."
+                    )
+                    % {"why": may_post.reason},
+                )
+            mentioned = _mentioned_members(group, message.body, message.sender)
+            ChatGroup.objects.filter(pk=group.pk).update(last_seq=F("last_seq") + 1)  # the row lock: gapless
+            message.seq = ChatGroup.objects.values_list("last_seq", flat=True).get(pk=group.pk)
+            message.status = MessageStatus.VISIBLE
+            message.mentions = [user_id for user_id, _nickname in mentioned]
+            message.save(update_fields=["seq", "status", "mentions"])
+            Membership.objects.filter(
+                group=group, user_id=message.sender_id, last_read_seq__lt=message.seq
+            ).update(last_read_seq=message.seq)
+            role = _sender_role(message.sender, group)
+            publish_on_commit(
+                group_channel(group.pk), message_event(message_payload(message, sender_role=role))
+            )
+            users = get_user_model().objects.in_bulk([user_id for user_id, _nickname in mentioned])
+            for user in users.values():
+                notify(
+                    actor=actor,
+                    recipient=user,
+                    kind="chat.mentioned",
+                    context={
+                        "group": group.code,
+                        "group_name": group.name,
+                        "who": message.sender.display_name,
+                        "seq": message.seq,
+                    },
+                )
+        else:
+            message.status = MessageStatus.REMOVED
+            message.removed_at, message.removed_by, message.removal_reason = (
+                timezone.now(),
+                actor.user,
+                reason,
+            )
+            message.save(update_fields=["status", "removed_at", "removed_by", "removal_reason"])
+        audit_record(
+            actor=actor,
+            event_type="groups.held_message_released" if release else "groups.held_message_removed",
+            target=group,
+            reason=reason,
+            data={
+                "code": group.code,
+                "message_id": message.pk,
+                "seq": message.seq,
+                "sender": message.sender_id,
+                "screening_evidence": message.screening_evidence_id,
+            },
+        )
+        notify(
+            actor=actor,
+            recipient=message.sender,
+            kind="group.message_reviewed",
+            context={
+                "group": group.code,
+                "group_name": group.name,
+                "outcome": "released" if release else "removed",
+                "note": reason,
+            },
+        )
+    return message
+
+
+def message_takedown(*, actor: Actor, message: Message, reason: str = "") -> Message:
+    """R12.1, house rule 8: compliance staff take down a shown message reported to the platform; members
+    see that it was removed, the record and its text stay as evidence for the retention period."""
+    policies.require_review_messages(actor.user)
+    reason = _reason(reason)
+    return _message_hide(
+        actor,
+        message,
+        status=MessageStatus.REMOVED,
+        changes={"removed_at": timezone.now(), "removed_by": actor.user, "removal_reason": reason},
+        refusal=PolicyDenied("not_removable", _("This message is not shown, so it cannot be removed.")),
+        event="removed",
+        reason=reason,
+    )
+
+
+# --- emergency measures (R5.1) ---------------------------------------------------------------------------
+
+PLATFORM_CHANNEL = "chat.platform"  # every chat socket hears it: system notices
+
+
+def _emergency_changed(measure: EmergencyMeasure, *, ended: bool) -> None:
+    """After commit: this process forgets its memo at once (others within a second), and the sockets
+    show or drop a system notice."""
+    selectors.emergency_cache_reset()
+    if measure.kind == EmergencyKind.NOTICE:
+        publish_now(
+            PLATFORM_CHANNEL,
+            {
+                "type": "platform.notice",
+                "id": measure.pk,
+                "text": "" if ended else measure.notice,
+                "until": measure.ends_at.isoformat(),
+            },
+        )
+
+
+def emergency_measure_declare(
+    *, actor: Actor, kind: str, reason: str, ends_at, categories=(), notice: str = ""
+) -> EmergencyMeasure:
+    """R5.1: a supervisor throws an emergency switch, with a reason and an end: freeze group creation,
+    hold new messages (of the chosen categories of groups, or all) for review, suspend posting in them,
+    or broadcast a system notice. It takes effect at once (other server processes within a second)."""
+    policies.require_declare_emergency(actor.user)
+    if kind not in EmergencyKind.values:
+        raise ValidationError(_("Choose a measure."), code="kind_invalid")
+    reason = _clean_text(reason, field="reason", label=_("Reason"), max_length=500)
+    notice = _clean_text(
+        notice, field="notice", label=_("Notice"), max_length=500, required=kind == EmergencyKind.NOTICE
+    )
+    now = timezone.now()
+    if ends_at is None or ends_at <= now:
+        raise ValidationError(_("The end must be in the future."), code="ends_at_past")
+    longest = timedelta(days=settings.EMERGENCY_MAX_DAYS)
+    if ends_at - now > longest:
+        raise ValidationError(
+            _("An emergency measure lasts at most %(days)d days; declare a new one if it must go on.")
+            % {"days": settings.EMERGENCY_MAX_DAYS},
+            code="ends_at_too_far",
+        )
+    chosen = list(categories) if kind in (EmergencyKind.HOLD_MESSAGES, EmergencyKind.SUSPEND_POSTING) else []
+    with transaction.atomic():
+        measure = EmergencyMeasure.objects.create(
+            kind=kind,
+            reason=reason,
+            notice=notice if kind == EmergencyKind.NOTICE else "",
+            starts_at=now,
+            ends_at=ends_at,
+            created_by=actor.user,
+        )
+        measure.categories.set(chosen)
+        audit_record(
+            actor=actor,
+            event_type="groups.emergency_declared",
+            target=measure,
+            data={
+                "kind": kind,
+                "reason": reason,
+                "notice": measure.notice,
+                "categories": sorted(c.code for c in chosen),
+                "starts_at": now.isoformat(),
+                "ends_at": ends_at.isoformat(),
+            },
+        )
+        selectors.emergency_cache_reset()  # and again after commit: this process sees it at once
+        transaction.on_commit(lambda: _emergency_changed(measure, ended=False))
+    return measure
+
+
+def emergency_measure_end(*, actor: Actor, measure: EmergencyMeasure, reason: str) -> EmergencyMeasure:
+    """R5.1: a supervisor ends a measure before its time, with a reason."""
+    policies.require_declare_emergency(actor.user)
+    reason = _clean_text(reason, field="end_reason", label=_("Reason"), max_length=500)
+    with transaction.atomic():
+        measure = EmergencyMeasure.objects.select_for_update().get(pk=measure.pk)
+        now = timezone.now()
+        if measure.ended_at is not None or measure.ends_at <= now:
+            raise ValidationError(_("This measure is no longer in force."), code="not_in_force")
+        measure.ended_at, measure.ended_by, measure.end_reason = now, actor.user, reason
+        measure.save(update_fields=["ended_at", "ended_by", "end_reason"])
+        audit_record(
+            actor=actor,
+            event_type="groups.emergency_ended",
+            target=measure,
+            data={"kind": measure.kind, "reason": reason, "ended_at": now.isoformat()},
+        )
+        selectors.emergency_cache_reset()
+        transaction.on_commit(lambda: _emergency_changed(measure, ended=True))
+    return measure

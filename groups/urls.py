@@ -1,6 +1,6 @@
 from django.urls import path
 
-from groups import views, views_files
+from groups import views, views_emergency, views_files
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,4 +28,7 @@ compliance_urlpatterns = [
     path(
         "groups/requests/<group_code:code>/decide/", views.group_request_decide, name="group-request-decide"
     ),
+    # R5.1: emergency measures (supervisors declare and end them; staff see them).
+    path("emergency/", views_emergency.emergency_measures, name="emergency-measures"),
+    path("emergency/<int:pk>/end/", views_emergency.emergency_measure_end, name="emergency-measure-end"),
 ]

@@ -6,7 +6,13 @@ from common.actors import Actor, Door
 from common.admin import ReadOnlyModelAdmin
 from common.policies import PolicyDenied
 from identity import services
-from identity.models import AccountRestriction, AgreementDocument, IdentityVerification, User
+from identity.models import (
+    AccountRestriction,
+    AgreementDocument,
+    BlacklistEntry,
+    IdentityVerification,
+    User,
+)
 
 
 @admin.register(User)
@@ -65,6 +71,15 @@ class IdentityVerificationAdmin(ReadOnlyModelAdmin):
 class AccountRestrictionAdmin(ReadOnlyModelAdmin):
     list_display = ("user", "kind", "until", "reason_ref", "created_at", "lifted_at")
     list_filter = ("kind",)
+
+
+@admin.register(BlacklistEntry)
+class BlacklistEntryAdmin(ReadOnlyModelAdmin):
+    """R11.3: shown only; entries are made and lifted through moderation's four-eyes services."""
+
+    list_display = ("user", "role", "until", "reason_ref", "created_at", "lifted_at")
+    list_filter = ("role",)
+    exclude = ("id_hash",)
 
 
 @admin.register(AgreementDocument)

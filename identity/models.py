@@ -70,6 +70,14 @@ class IdentityVerification(models.Model):
             ("review_identityverification", _("Can review real-name verifications")),
             ("reveal_identityverification", _("Can reveal real names and ID numbers, with a stated reason")),
         ]
+        # The review queue finds verifications waiting for a person without reading every account.
+        indexes = [
+            models.Index(
+                fields=["submitted_at"],
+                condition=models.Q(status="pending"),
+                name="identity_verification_pending",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.status}"
@@ -151,6 +159,45 @@ class AccountRestriction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} until {self.until or 'permanent'}"
+
+
+class BlacklistRole(models.TextChoices):
+    CREATOR = "creator", _("group creator")
+    ADMIN = "admin", _("group admin")
+    MEMBER = "member", _("group member")
+
+
+class BlacklistEntry(models.Model):
+    """R11.3: a person on the platform's blacklist, by identity: ``id_hash`` is the keyed hash of the ID
+    number (as ``IdentityVerification.id_hash``), so every account of the person, and any new one, is
+    caught; ``user`` is the account it was entered from (and the only key for an account that never
+    stored a hash). Written by moderation's four-eyes blacklisting through ``identity.services``; read by
+    the identity and groups policies, which compare ``until`` with now (house rule 9)."""
+
+    id_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="blacklist_entries",
+        verbose_name=_("account"),
+    )
+    role = models.CharField(_("listed as"), max_length=8, choices=BlacklistRole.choices)
+    until = models.DateTimeField(_("until"), null=True, blank=True, help_text=_("Empty: permanent"))
+    reason_ref = models.CharField(_("reason reference"), max_length=80, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("blacklist entry")
+        verbose_name_plural = _("blacklist entries")
+
+    def __str__(self) -> str:
+        return f"blacklist {self.role} until {self.until or 'permanent'}"
 
 
 class SmsCode(models.Model):

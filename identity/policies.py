@@ -40,6 +40,39 @@ def can_use_account(user, restrictions: dict | None = None) -> Decision:
     return ALLOW
 
 
+def _blacklist_refusal(entry) -> Decision:
+    return deny(
+        "blacklisted",
+        _(
+            "You are on the platform's blacklist %(until)s: you may not create or join groups, post, "
+            "or be a group admin."
+        )
+        % {"until": _until_text(entry)},
+    )
+
+
+def can_use_group_functions(user) -> Decision:
+    """R11.3: a person on the blacklist (by identity, so every account of theirs) may not create or join
+    groups, be appointed admin, or post. One query."""
+    entry = selectors.blacklist_active(user)
+    return _blacklist_refusal(entry) if entry is not None else ALLOW
+
+
+def can_hold_management(user) -> Decision:
+    """R11.2, R11.3: group management powers (an owner's or admin's) are held only by an account whose
+    powers are not suspended and who is not on the blacklist; both compared with now."""
+    if user is None or not user.is_authenticated:
+        return deny("not_signed_in", _("Please sign in first."), action_url=reverse("login"))
+    bars = selectors.management_bars(user)  # one query
+    if bars.manage is not None:
+        return deny(
+            "manage_suspended",
+            _("Group management powers are suspended for this account %(until)s.")
+            % {"until": _until_text(bars.manage)},
+        )
+    return _blacklist_refusal(bars.blacklist) if bars.blacklist is not None else ALLOW
+
+
 def can_use_service(user) -> Decision:
     """R6.1 (PIPL art. 31): an account in use, and not a child held until a guardian consents."""
     decision = can_use_account(user)
@@ -55,9 +88,10 @@ def can_use_service(user) -> Decision:
 
 
 def can_publish(user) -> Decision:
-    """R6.2, R5.3: only a verified user who has accepted the current service agreement and convention
-    publishes (posts, creates groups, edits group information or a public profile field). Evaluated
-    before every message: one query (``selectors.user_for_publishing``)."""
+    """R6.2, R5.3, R11.3: only a verified user who has accepted the current service agreement and
+    convention, and who is not on the blacklist, publishes (posts, creates groups, edits group information
+    or a public profile field). Evaluated before every message: one query
+    (``selectors.user_for_publishing``)."""
     if user is None or not user.is_authenticated:
         return can_use_account(user)
     facts = selectors.publishing_facts(user)
@@ -67,6 +101,8 @@ def can_publish(user) -> Decision:
     decision = can_use_account(facts.user, restrictions)
     if not decision:
         return decision
+    if facts.blacklist is not None:  # R11.3
+        return _blacklist_refusal(facts.blacklist)
     status = facts.verification_status
     if status == VerificationStatus.PENDING:
         return deny(

@@ -39,6 +39,7 @@ from identity.models import (
     AgreementAcceptance,
     AgreementDocument,
     AgreementKind,
+    BlacklistEntry,
     IdentityVerification,
     SmsCode,
     UserSession,
@@ -406,6 +407,24 @@ def _check_id_limit(id_hash: str, user) -> None:
         )
 
 
+def _refuse_blacklisted(actor: Actor, id_hash: str, *, user) -> None:
+    """R11.3: a blacklisted person's identity verifies no account, a new one included. The refused
+    attempt is audited (house rule 6) before the refusal is raised."""
+    entry = selectors.blacklist_active_for_hash(id_hash)
+    if entry is None:
+        return
+    audit_record(
+        actor=actor,
+        event_type="identity.verification_refused_blacklisted",
+        target=user,
+        data={"blacklist_entry": entry.pk, "user_id": user.pk},
+    )
+    raise PolicyDenied(
+        "blacklisted",
+        _("This identity is on the platform's blacklist; it cannot be used to verify an account."),
+    )
+
+
 def _pi_context(field: str, user_id: int) -> str:
     """Associated data binding a ciphertext to its column and its owner: a value copied elsewhere fails."""
     return f"{field}:{user_id}"
@@ -433,6 +452,7 @@ def verification_submit(
             "verification_attempts", _("Too many verification attempts today. Please try again tomorrow.")
         )
     id_hash = crypto.lookup_hash(number.value, context=ID_CONTEXT)
+    _refuse_blacklisted(actor, id_hash, user=actor.user)
     verifier = _verifier()
     now = timezone.now()
     user_id = actor.user.pk
@@ -499,6 +519,10 @@ def verification_decide(
         if approve:
             _lock_identity(verification.id_hash)
             _check_id_limit(verification.id_hash, verification.user)
+            if selectors.blacklist_active_for_hash(verification.id_hash) is not None:
+                raise PolicyDenied(
+                    "blacklisted", _("This identity is on the platform's blacklist; it cannot be verified.")
+                )
         verification.status = VerificationStatus.VERIFIED if approve else VerificationStatus.REJECTED
         verification.decided_at = timezone.now()
         verification.decided_by = actor.user
@@ -636,6 +660,78 @@ def account_restriction_add(
             data={"kind": kind, "until": until.isoformat() if until else None, "reason_ref": reason_ref},
         )
     return restriction
+
+
+def account_restriction_lift(*, actor: Actor, restriction: AccountRestriction, reason: str = "") -> bool:
+    """R11.2: end a restriction before its time (an appeal upheld); the record stays, with ``lifted_at``.
+    Returns False when it was already lifted."""
+    policies.require_manage_restrictions(actor)
+    with transaction.atomic():
+        lifted = AccountRestriction.objects.filter(pk=restriction.pk, lifted_at__isnull=True).update(
+            lifted_at=timezone.now()
+        )
+        if lifted:
+            audit_record(
+                actor=actor,
+                event_type="identity.restriction_lifted",
+                target=restriction.user,
+                reason=(reason or "")[:300],
+                data={
+                    "kind": restriction.kind,
+                    "restriction": restriction.pk,
+                    "reason_ref": restriction.reason_ref,
+                },
+            )
+    return bool(lifted)
+
+
+def blacklist_add(*, actor: Actor, user, role: str, until=None, reason_ref: str = "") -> BlacklistEntry:
+    """R11.3: put a person on the blacklist by identity (the keyed hash of the ID number their account
+    is verified with, and the account itself), until a time or for good. Every account of the person then
+    loses group functions (create, join, be appointed admin, post), and the identity verifies no new one."""
+    policies.require_manage_restrictions(actor)
+    verification = IdentityVerification.objects.filter(user=user).first()
+    id_hash = verification.id_hash if verification is not None else ""
+    with transaction.atomic():
+        entry = BlacklistEntry.objects.create(
+            id_hash=id_hash,
+            user=user,
+            role=role,
+            until=until,
+            reason_ref=reason_ref[:80],
+            created_by=actor.user if actor.is_authenticated else None,
+        )
+        audit_record(
+            actor=actor,
+            event_type="identity.blacklist_added",
+            target=user,
+            data={
+                "entry": entry.pk,
+                "role": role,
+                "by_identity": bool(id_hash),
+                "until": until.isoformat() if until else None,
+                "reason_ref": reason_ref,
+            },
+        )
+    return entry
+
+
+def blacklist_lift(*, actor: Actor, entry: BlacklistEntry, reason: str = "") -> bool:
+    """R11.3: take a person off the blacklist (an appeal upheld); the entry stays, with ``lifted_at``."""
+    policies.require_manage_restrictions(actor)
+    with transaction.atomic():
+        lifted = BlacklistEntry.objects.filter(pk=entry.pk, lifted_at__isnull=True).update(
+            lifted_at=timezone.now()
+        )
+        if lifted:
+            audit_record(
+                actor=actor,
+                event_type="identity.blacklist_lifted",
+                target=entry.user,
+                reason=(reason or "")[:300],
+                data={"entry": entry.pk, "reason_ref": entry.reason_ref},
+            )
+    return bool(lifted)
 
 
 def account_delete(*, actor: Actor, password: str) -> None:

@@ -11,3 +11,4 @@ class ModerationConfig(AppConfig):
         from moderation.services import complaints_purge_expired
 
         register_retention_purger("evidence_snapshots", complaints_purge_expired)
+        from moderation import queue_appeals  # noqa: F401  (registers the queue's appeal source)

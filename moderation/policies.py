@@ -7,7 +7,10 @@ ones the service checks again, whatever the door.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common import ratelimit
@@ -16,6 +19,7 @@ from common.policies import ALLOW, Decision, PolicyDenied, deny
 from common.reasons import ReasonKind
 from groups import policies as group_policies
 from groups.models import ChatGroup, GroupStatus, Membership
+from moderation import ladder
 from moderation.models import Case, CaseStatus, TargetKind
 
 # Complaints a logged-out visitor may file per hour from one IP address, and a signed-in person per hour.
@@ -119,3 +123,257 @@ def can_close_case(user, case: Case) -> Decision:
 
 def require_close_case(user, case: Case) -> None:
     can_close_case(user, case).require()
+
+
+# --- sanctions, the blacklist and appeals (R11.1-R11.3) -----------------------------------------------
+
+
+def _staff_with(user, *permissions: str) -> bool:
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_staff
+        and any(user.has_perm(f"moderation.{permission}") for permission in permissions)
+    )
+
+
+def can_issue_sanction(user) -> Decision:
+    """R11.1-R11.3: compliance staff with ``moderation.add_sanction`` (the reviewer role) decide measures on
+    groups and people; closures, blacklisting and permanent measures then wait for a supervisor."""
+    if _staff_with(user, "add_sanction"):
+        return ALLOW
+    return deny("not_allowed", _("Only compliance staff may decide sanctions."))
+
+
+def require_issue_sanction(user) -> None:
+    can_issue_sanction(user).require()
+
+
+def can_sanction_target(user, *, target_user=None) -> Decision:
+    """R11.2: nobody decides a measure on themselves."""
+    if target_user is not None and user is not None and target_user.pk == user.pk:
+        return deny("own_sanction", _("Nobody decides a measure on themselves."))
+    return ALLOW
+
+
+def can_view_sanctions(user) -> Decision:
+    """R11.1-R11.3: the sanctions and the blacklist are seen by compliance staff who issue, approve or
+    review them."""
+    if _staff_with(user, "view_sanction", "add_sanction", "approve_sanction", "decide_appeal"):
+        return ALLOW
+    return deny("not_allowed", _("Only compliance staff may see sanctions."))
+
+
+def require_view_sanctions(user) -> None:
+    can_view_sanctions(user).require()
+
+
+def _owns_group(user, group) -> bool:
+    return Membership.objects.filter(group=group, user=user, role="owner", left_at__isnull=True).exists()
+
+
+def can_approve_sanction(user, sanction) -> Decision:
+    """R11.1-R11.3, four eyes: a closure, a blacklisting or a permanent measure takes effect only when a
+    supervisor (``moderation.approve_sanction``) other than the one who decided it approves it; nothing
+    happens before. Nobody approves a measure on themselves."""
+    if not _staff_with(user, "approve_sanction"):
+        return deny("not_supervisor", _("Only a supervisor may approve or refuse this measure."))
+    if sanction.status != "pending":
+        return deny("not_pending", _("This measure is not waiting for approval."))
+    if sanction.decided_by_id == user.pk:
+        return deny("same_person", _("A second person must approve a measure you decided (four eyes)."))
+    if sanction.target_user_id == user.pk:
+        return deny("own_sanction", _("Nobody decides a measure on themselves."))
+    return ALLOW
+
+
+def require_approve_sanction(user, sanction) -> None:
+    can_approve_sanction(user, sanction).require()
+
+
+def appellant_of(user, sanction) -> bool:
+    """The person a measure concerns: its target, or the owner of the group it is on."""
+    if user is None or not user.is_authenticated:
+        return False
+    if sanction.target_user_id is not None:
+        return sanction.target_user_id == user.pk
+    return _owns_group(user, sanction.target_group)
+
+
+def can_appeal(user, sanction, *, now=None) -> Decision:
+    """R11.1-R11.3: the person a measure concerns (or the owner of the group it is on) appeals it once,
+    while it is in force or has ended, within ``MODERATION_APPEAL_WINDOW_DAYS`` of its start."""
+    if not appellant_of(user, sanction):
+        return deny("not_yours", _("Only the person concerned, or the group's owner, may appeal."))
+    if sanction.status not in ("active", "expired") or sanction.starts_at is None:
+        return deny("not_appealable", _("This measure cannot be appealed."))
+    if hasattr(sanction, "appeal"):
+        return deny("already_appealed", _("This measure has already been appealed; each measure once."))
+    days = ladder.appeal_window_days()
+    if (now or timezone.now()) > sanction.starts_at + timedelta(days=days):
+        return deny(
+            "appeal_window_passed",
+            _("A measure may be appealed within %(days)d days of taking effect.") % {"days": days},
+        )
+    return ALLOW
+
+
+def require_appeal(user, sanction) -> None:
+    can_appeal(user, sanction).require()
+
+
+def can_decide_appeal(user, appeal) -> Decision:
+    """R11.1-R11.3: an appeal is decided by a reviewer (``moderation.decide_appeal``) other than those who
+    decided the measure (who issued it and who approved it), and never by the appellant."""
+    if not _staff_with(user, "decide_appeal"):
+        return deny("not_allowed", _("Only compliance staff may decide appeals."))
+    if appeal.status != "pending":
+        return deny("already_decided", _("This appeal has already been decided."))
+    sanction = appeal.sanction
+    if user.pk in (sanction.decided_by_id, sanction.approved_by_id):
+        return deny(
+            "same_person", _("An appeal is decided by someone other than those who decided the measure.")
+        )
+    if user.pk in (appeal.filed_by_id, sanction.target_user_id):
+        return deny("own_sanction", _("Nobody decides a measure on themselves."))
+    return ALLOW
+
+
+def require_decide_appeal(user, appeal) -> None:
+    can_decide_appeal(user, appeal).require()
+
+
+# --- the review queue (R12.1) --------------------------------------------------------------------------
+
+
+def queue_kinds_for(user) -> list[str]:
+    """R12.1: the kinds of queue item a staff member decides: each kind's permission (``moderation.queue``;
+    the "reviewer" role holds all of them)."""
+    from moderation import queue
+
+    if user is None or not user.is_authenticated or not user.is_staff or not user.is_active:
+        return []
+    return [kind for kind, source in queue.SOURCES.items() if user.has_perm(source.permission)]
+
+
+def can_work_queue(user) -> Decision:
+    """R12.1: the review queue is for compliance staff who decide at least one kind of item."""
+    if queue_kinds_for(user):
+        return ALLOW
+    return deny("not_allowed", _("Only compliance reviewers may use the review queue."))
+
+
+def require_work_queue(user) -> None:
+    can_work_queue(user).require()
+
+
+def can_decide_kind(user, kind: str) -> Decision:
+    """R12.1: each kind of item is decided by those holding its permission (a held message:
+    ``groups.review_message``; a group request: ``groups.review_chatgroup``; a real-name review:
+    ``identity.review_identityverification``; a report: ``moderation.change_case``)."""
+    if kind in queue_kinds_for(user):
+        return ALLOW
+    return deny("not_allowed", _("You do not decide items of this kind."))
+
+
+def require_decide_kind(user, kind: str) -> None:
+    can_decide_kind(user, kind).require()
+
+
+def _claim_holder(item, now=None):
+    """The other reviewer whose claim on the item still runs, or None."""
+    now = now or timezone.now()
+    if item.claimed_by_id is None or item.claimed_until is None or item.claimed_until <= now:
+        return None
+    return item.claimed_by
+
+
+def can_claim(user, item) -> Decision:
+    """R12.1: one item, one reviewer: an open item of a kind the person decides, never about themselves,
+    and not while another reviewer's claim runs (a claim lapses at ``claimed_until``)."""
+    from moderation.models import ReviewStatus
+
+    decision = can_decide_kind(user, item.kind)
+    if not decision:
+        return decision
+    if item.status != ReviewStatus.OPEN:
+        return deny("already_decided", _("This item has already been decided."))
+    if item.subject_id is not None and item.subject_id == user.pk:
+        return deny("own_item", _("Nobody reviews an item about themselves."))
+    holder = _claim_holder(item)
+    if holder is not None and holder.pk != user.pk:
+        until = timezone.localtime(item.claimed_until)
+        return deny(
+            "claimed_by_other",
+            _("%(name)s is handling this item until %(time)s.")
+            % {"name": holder.display_name, "time": f"{until:%H:%M}"},
+        )
+    return ALLOW
+
+
+def require_claim(user, item) -> None:
+    can_claim(user, item).require()
+
+
+def can_decide_item(user, item) -> Decision:
+    """R12.1: the same as claiming it: deciding an unclaimed item takes it."""
+    return can_claim(user, item)
+
+
+def require_decide_item(user, item) -> None:
+    can_decide_item(user, item).require()
+
+
+def can_receive_escalations(user) -> Decision:
+    """R12.1: supervisors (``moderation.receive_escalations``, the "supervisor" role) are told of overdue
+    items, and may free any reviewer's claim."""
+    if (
+        user is not None
+        and user.is_authenticated
+        and user.is_staff
+        and user.has_perm("moderation.receive_escalations")
+    ):
+        return ALLOW
+    return deny("not_supervisor", _("Only supervisors may do this."))
+
+
+def can_release_claim(user, item) -> Decision:
+    """R12.1: a reviewer gives back their own claim; a supervisor frees anyone's."""
+    decision = can_work_queue(user)
+    if not decision:
+        return decision
+    if item.claimed_by_id is None:
+        return deny("not_claimed", _("Nobody holds this item."))
+    if item.claimed_by_id == user.pk or can_receive_escalations(user):
+        return ALLOW
+    return deny("not_yours", _("Only the reviewer holding an item, or a supervisor, may give it back."))
+
+
+def require_release_claim(user, item) -> None:
+    can_release_claim(user, item).require()
+
+
+def can_run_queue_jobs(actor: Actor) -> Decision:
+    """R12.1: the queue's periodic work (reconciling with its sources, escalating overdue items) is the
+    platform's own (system actor), or a reviewer's (the queue page refreshes itself)."""
+    from common.actors import ActorKind
+
+    if actor.kind == ActorKind.SYSTEM or can_work_queue(actor.user):
+        return ALLOW
+    return deny("not_allowed", _("Only compliance reviewers may use the review queue."))
+
+
+def require_run_queue_jobs(actor: Actor) -> None:
+    can_run_queue_jobs(actor).require()
+
+
+def can_supervise_sanctions(user) -> Decision:
+    """R11.1-R11.3: supervisors (``moderation.approve_sanction``) approve or refuse the measures that need
+    four eyes."""
+    if _staff_with(user, "approve_sanction"):
+        return ALLOW
+    return deny("not_supervisor", _("Only a supervisor may approve or refuse this measure."))
+
+
+def require_supervise_sanctions(user) -> None:
+    can_supervise_sanctions(user).require()

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from common.actors import Actor
 from common.reasons import ReasonKind
 from groups.codes import group_code_is_valid, group_code_normalise
 from groups.models import ChatGroup, Membership, Message, MessageStatus
-from moderation import policies
-from moderation.models import Case, CaseStatus, Complaint, TargetKind
+from moderation import ladder, policies
+from moderation.models import (
+    Appeal,
+    BlacklistTarget,
+    Case,
+    CaseStatus,
+    Complaint,
+    Sanction,
+    SanctionKind,
+    SanctionStatus,
+    TargetKind,
+)
 
 
 @dataclass(frozen=True)
@@ -159,3 +172,334 @@ def case_reporters(case: Case) -> list:
     """The signed-in people who reported a case (to be told its outcome)."""
     ids = case.complaints.filter(reporter__isnull=False).values_list("reporter_id", flat=True)
     return list(get_user_model().objects.filter(pk__in=ids))
+
+
+# --- sanctions, the blacklist and appeals (R11.1-R11.3) -----------------------------------------------
+
+SANCTION_PAGE = 200
+# Statuses in which a measure took effect: these count in a target's history and are shown to the people
+# concerned (pending and refused ones never touched them).
+TOOK_EFFECT = (SanctionStatus.ACTIVE, SanctionStatus.EXPIRED, SanctionStatus.REVERSED)
+
+
+def _target_filter(*, target_group=None, target_user=None) -> Q:
+    if target_user is not None:
+        return Q(target_user=target_user)
+    return Q(target_group=target_group, target_user__isnull=True)
+
+
+def sanction_prior_count(*, target_group=None, target_user=None, now=None) -> int:
+    """The target's sanctions that took effect in the history window and were not reversed: the step of
+    the escalation ladder its next measure starts from."""
+    since = (now or timezone.now()) - timedelta(days=ladder.history_days())
+    return (
+        Sanction.objects.filter(_target_filter(target_group=target_group, target_user=target_user))
+        .filter(status__in=[SanctionStatus.ACTIVE, SanctionStatus.EXPIRED], starts_at__gte=since)
+        .count()
+    )
+
+
+def sanction_defaults(kind: str, *, target_group=None, target_user=None) -> ladder.Defaults:
+    """What the measures form and the services start from: the ladder's step for this target."""
+    prior = sanction_prior_count(target_group=target_group, target_user=target_user)
+    return ladder.Defaults(
+        prior=prior, hours=ladder.default_hours(kind, prior), points=ladder.default_points(prior)
+    )
+
+
+def sanction_history(*, target_group=None, target_user=None, limit: int = 50) -> list[Sanction]:
+    """The target's measures, newest first (the case page's penalty history)."""
+    return list(
+        Sanction.objects.filter(_target_filter(target_group=target_group, target_user=target_user))
+        .select_related("target_group", "target_user", "decided_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def _sanctions():
+    return Sanction.objects.select_related(
+        "target_group", "target_user", "decided_by", "approved_by", "case"
+    ).order_by("-created_at", "-pk")
+
+
+def sanction_list_for_staff(
+    user, *, status: str = "", kind: str = "", target: str = "", query: str = "", limit: int = SANCTION_PAGE
+) -> list[Sanction]:
+    """R11.1-R11.3: the measures, newest first, filtered by status, kind, target type ("group" or "user")
+    and a group code or account name; for compliance staff (the caller checked the policy)."""
+    sanctions = _sanctions()
+    if status in SanctionStatus.values:
+        sanctions = sanctions.filter(status=status)
+    if kind in SanctionKind.values:
+        sanctions = sanctions.filter(kind=kind)
+    if target == "group":
+        sanctions = sanctions.filter(target_user__isnull=True)
+    elif target == "user":
+        sanctions = sanctions.filter(target_user__isnull=False)
+    query = (query or "").strip()[:64]
+    if query:
+        sanctions = sanctions.filter(
+            Q(target_group__code__iexact=query)
+            | Q(target_user__username__iexact=query)
+            | Q(target_user__nickname__iexact=query)
+        )
+    return list(sanctions[:limit])
+
+
+def blacklist_for_staff(*, role: str = "", status: str = "", limit: int = SANCTION_PAGE) -> list[Sanction]:
+    """R11.3: the blacklist as decided (pending, in force, ended, reversed), by what the target was listed
+    as; the entries the policies read live in the owning apps (identity, groups)."""
+    sanctions = _sanctions().filter(kind=SanctionKind.BLACKLIST)
+    if role in BlacklistTarget.values:
+        sanctions = sanctions.filter(blacklist_role=role)
+    if status in SanctionStatus.values:
+        sanctions = sanctions.filter(status=status)
+    return list(sanctions[:limit])
+
+
+def sanction_get_for_staff(user, pk: int) -> Sanction:
+    """A measure with its appeal, for compliance staff; 404 when there is none (after the policy: 403)."""
+    policies.require_view_sanctions(user)
+    sanction = _sanctions().filter(pk=pk).first()
+    if sanction is None:
+        raise Http404
+    return sanction
+
+
+def sanctions_for_case(case: Case) -> list[Sanction]:
+    return list(_sanctions().filter(case=case))
+
+
+def _concerning(user) -> Q:
+    owned = Membership.objects.filter(user=user, role="owner", left_at__isnull=True).values("group_id")
+    return Q(target_user=user) | Q(target_user__isnull=True, target_group__in=owned)
+
+
+def sanctions_concerning(user, *, limit: int = 100) -> list[Sanction]:
+    """R11.1-R11.3: "My sanctions": the measures that took effect on the person and on the groups they
+    own, newest first, with their appeals."""
+    if user is None or not user.is_authenticated:
+        return []
+    return list(
+        _sanctions().filter(_concerning(user), status__in=TOOK_EFFECT).select_related("appeal")[:limit]
+    )
+
+
+def sanction_get_for_appellant(user, pk: int) -> Sanction:
+    """A measure that concerns the person (theirs, or on a group they own); 404 for anything else."""
+    if user is None or not user.is_authenticated:
+        raise Http404
+    sanction = _sanctions().filter(_concerning(user), status__in=TOOK_EFFECT, pk=pk).first()
+    if sanction is None:
+        raise Http404
+    return sanction
+
+
+def appeal_of(sanction: Sanction) -> Appeal | None:
+    return Appeal.objects.filter(sanction=sanction).select_related("filed_by", "decided_by").first()
+
+
+# --- the review queue (R12.1) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The queue page's filters (all optional): one kind, one kind of reason, overdue only, mine only."""
+
+    kind: str = ""
+    category_kind: str = ""
+    overdue: bool = False
+    mine: bool = False
+
+
+def _open_items():
+    from moderation.models import ReviewItem, ReviewStatus
+
+    return ReviewItem.objects.filter(status=ReviewStatus.OPEN)
+
+
+def queue_counts(user, kinds: list[str]) -> dict:
+    """R12.1: open items per kind, overdue ones, and those the person holds, each counted up to
+    ``MODERATION_QUEUE_COUNT_CAP`` (shown as "1000+"), in one query whatever the queue holds."""
+    from django.db import connection
+
+    from moderation import rules
+    from moderation.models import ReviewItem, ReviewStatus
+
+    cap = rules.queue_count_cap()
+    now = timezone.now()
+    table = connection.ops.quote_name(ReviewItem._meta.db_table)
+    fields = {f.name: connection.ops.quote_name(f.column) for f in ReviewItem._meta.concrete_fields}
+    status, kind, deadline = fields["status"], fields["kind"], fields["deadline"]
+    claimed_by, claimed_until = fields["claimed_by"], fields["claimed_until"]
+    placeholders = ", ".join(["%s"] * len(kinds)) or "NULL"
+    # Table and column names from the model; every value a parameter. Each count stops at the cap.
+    selects, params = [], []
+    for name in kinds:
+        selects.append(
+            f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {status} = %s AND {kind} = %s LIMIT %s) c)"  # noqa: S608
+        )
+        params += [ReviewStatus.OPEN, name, cap]
+    selects.append(
+        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {status} = %s AND {kind} IN ({placeholders}) "  # noqa: S608
+        f"AND {deadline} < %s LIMIT %s) c)"
+    )
+    params += [ReviewStatus.OPEN, *kinds, now, cap]
+    selects.append(
+        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {status} = %s AND {claimed_by} = %s "  # noqa: S608
+        f"AND {claimed_until} > %s LIMIT %s) c)"
+    )
+    params += [ReviewStatus.OPEN, user.pk, now, cap]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(selects), params)
+        row = cursor.fetchone()
+    by_kind = dict(zip(kinds, row[: len(kinds)], strict=True))
+    return {
+        "by_kind": by_kind,
+        "total": sum(by_kind.values()),
+        "overdue": row[len(kinds)],
+        "mine": row[len(kinds) + 1],
+        "cap": cap,
+    }
+
+
+def queue_list(user, kinds: list[str], filters: QueueFilters, *, limit: int | None = None) -> list:
+    """R12.1: open items the person decides, highest priority first, then the nearest deadline, with the
+    group, the member concerned and the claim's holder read in the same query (the page's query count does
+    not grow with the queue)."""
+    from moderation import queue, rules
+
+    limit = limit or rules.queue_page_size()
+    now = timezone.now()
+    items = _open_items()
+    if filters.kind:
+        items = items.filter(kind=filters.kind if filters.kind in kinds else "")
+    elif set(kinds) != set(queue.SOURCES):
+        items = items.filter(kind__in=kinds)
+    if filters.category_kind:
+        items = items.filter(category_kind=filters.category_kind)
+    if filters.overdue:
+        items = items.filter(deadline__lt=now)
+    if filters.mine:
+        items = items.filter(claimed_by=user, claimed_until__gt=now)
+    return list(
+        items.select_related("group", "subject", "claimed_by").order_by("-priority", "deadline", "pk")[:limit]
+    )
+
+
+def review_item_get_for_staff(user, pk: int):
+    """A queue item for a reviewer who decides its kind; 404 for anything else (missing, or a kind they do
+    not decide)."""
+    from moderation.models import ReviewItem
+
+    policies.require_work_queue(user)
+    item = (
+        ReviewItem.objects.filter(pk=pk, kind__in=policies.queue_kinds_for(user))
+        .select_related("group", "subject", "claimed_by", "decided_by")
+        .first()
+    )
+    if item is None:
+        raise Http404
+    return item
+
+
+def review_items_for_staff(user, ids: list[int]) -> list:
+    """The queue items among ``ids`` the reviewer decides (bulk decisions), in the order given."""
+    from moderation.models import ReviewItem
+
+    rows = ReviewItem.objects.filter(pk__in=ids, kind__in=policies.queue_kinds_for(user)).select_related(
+        "group", "subject", "claimed_by"
+    )
+    found = {item.pk: item for item in rows}
+    return [found[pk] for pk in ids if pk in found]
+
+
+def target_history(item, *, limit: int = 30) -> list[dict]:
+    """R12.1: what happened before to the same member or group in the last ``MODERATION_HISTORY_DAYS`` (six
+    months): their cases (open, or closed with the outcome) and other queue decisions about them (held
+    messages removed, groups refused...), newest first. Sanctions are listed by ``sanction_history``."""
+    from moderation import rules
+    from moderation.models import ReviewItem, ReviewKind, ReviewStatus
+
+    if item.subject_id is None and item.group_id is None:
+        return []
+    since = timezone.now() - timedelta(days=rules.history_days())
+    about = Q()
+    if item.subject_id is not None:
+        about |= Q(subject_id=item.subject_id)
+    if item.group_id is not None:
+        about |= Q(group_id=item.group_id)
+    cases = Case.objects.filter(about, created_at__gte=since).select_related("group", "decided_by")
+    if item.kind == ReviewKind.CASE:
+        cases = cases.exclude(pk=item.object_id)
+    rows = [
+        {
+            "when": case.decided_at or case.created_at,
+            "what": "case",
+            "id": case.pk,
+            "kind_label": case.get_kind_display(),
+            "category_label": case.get_category_display(),
+            "about": "member"
+            if item.subject_id is not None and case.subject_id == item.subject_id
+            else "group",
+            "status": case.status,
+            "resolution": case.get_resolution_display() if case.resolution else "",
+            "outcome": case.outcome,
+            "count": case.complaint_count,
+            "by": case.decided_by.display_name if case.decided_by else "",
+        }
+        for case in cases.order_by("-created_at")[:limit]
+    ]
+    decided = (
+        ReviewItem.objects.filter(about, status=ReviewStatus.DECIDED, decided_at__gte=since)
+        .exclude(kind=ReviewKind.CASE)
+        .exclude(pk=item.pk)
+        .select_related("decided_by")
+        .order_by("-decided_at")[:limit]
+    )
+    from moderation import queue
+
+    def decision_label(other) -> str:
+        source = queue.get(other.kind)
+        choice = source.choice(other.decision) if source else None
+        return str(choice.label) if choice else other.decision
+
+    rows += [
+        {
+            "when": other.decided_at,
+            "what": "item",
+            "id": other.pk,
+            "kind_label": other.get_kind_display(),
+            "category_label": other.get_category_display() if other.category else "",
+            "about": "member"
+            if item.subject_id is not None and other.subject_id == item.subject_id
+            else "group",
+            "status": other.status,
+            "resolution": decision_label(other),
+            "outcome": other.note,
+            "count": other.reporters,
+            "by": other.decided_by.display_name if other.decided_by else "",
+        }
+        for other in decided
+    ]
+    rows.sort(key=lambda row: row["when"], reverse=True)
+    return rows[:limit]
+
+
+def queue_supervisors() -> list:
+    """R12.1: the active staff who receive escalations (``moderation.receive_escalations``, directly or
+    through a role such as "supervisor")."""
+    from django.contrib.auth.models import Permission
+
+    permission = Permission.objects.filter(
+        content_type__app_label="moderation", codename="receive_escalations"
+    ).first()
+    if permission is None:
+        return []
+    return list(
+        get_user_model()
+        .objects.filter(Q(groups__permissions=permission) | Q(user_permissions=permission))
+        .filter(is_active=True, is_staff=True)
+        .distinct()
+        .order_by("pk")
+    )

@@ -237,8 +237,90 @@ register(
     )
 )
 
+# R11.1-R11.3: sanctions, the blacklist and appeals (moderation). Those affected are told what, why, until
+# when and how to appeal; a sanction on a person also goes by text message.
+register(
+    Kind(
+        "moderation.sanction_user",
+        _("A measure on your account: {what}"),
+        _("{what}. Until: {until}. Reason: {reason}. {note} If you disagree, appeal under My sanctions."),
+        link="/sanctions/mine/",
+        severity="critical",
+        required=True,
+        sms=True,
+        translate=("what", "until", "reason"),
+    )
+)
+register(
+    Kind(
+        "moderation.sanction_group",
+        _("A measure on your group {group_name}: {what}"),
+        _("{what}. Until: {until}. Reason: {reason}. {note} The owner may appeal under My sanctions."),
+        link="/sanctions/mine/",
+        severity="critical",
+        required=True,
+        translate=("what", "until", "reason"),
+    )
+)
+register(
+    Kind(
+        "moderation.group_measure",
+        _("{group_name}: {what}"),
+        _("Until: {until}. Reason: {reason}."),
+        link="/groups/{group}/",
+        severity="critical",
+        required=True,
+        group=True,
+        translate=("what", "until", "reason"),
+    )
+)
+register(
+    Kind(
+        "moderation.sanction_ended",
+        _("A measure has ended: {what}"),
+        _("It ended at {ended}."),
+        link="/sanctions/mine/",
+        translate=("what",),
+    )
+)
+register(
+    Kind(
+        "moderation.appeal_decided",
+        _("Your appeal: {outcome}"),
+        _("About: {what}. {note}"),
+        link="/sanctions/mine/",
+        required=True,
+        translate=("outcome", "what"),
+    )
+)
+
+# R12.1: supervisors are told when review items pass their deadline (moderation's escalation job).
+register(
+    Kind(
+        "moderation.review_escalated",
+        _("{count} review items are overdue"),
+        _("They have been moved up the review queue. The most urgent: {kind}, {first}."),
+        link="/compliance/queue/?overdue=1",
+        severity="warning",
+        required=True,
+        translate=("kind",),
+    )
+)
+# R10.1: the author of a message held by screening is told how it was decided.
+register(
+    Kind(
+        "group.message_reviewed",
+        _("Your held message in {group_name}: {outcome}"),
+        _("{note}"),
+        link="/groups/{group}/",
+        translate=("outcome",),
+    )
+)
+
 # Message ids stored in notices' context and translated when shown (see ``Kind.translate``).
 OUTCOMES = (
+    gettext_noop("released"),
+    gettext_noop("removed"),
     gettext_noop("passed"),
     gettext_noop("not passed"),
     gettext_noop("approved"),
@@ -246,4 +328,7 @@ OUTCOMES = (
     gettext_noop("declined"),
     gettext_noop("Member"),
     gettext_noop("Owner"),
+    gettext_noop("upheld: the measure is reversed"),
+    gettext_noop("not upheld: the measure stands"),
+    gettext_noop("no end date"),
 )

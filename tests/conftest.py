@@ -42,6 +42,9 @@ def _test_settings(settings):
     from credit import selectors as credit_selectors
 
     credit_selectors._grid_state.update(levels=None, read_at=0.0)  # and its own credit grid
+    from groups import selectors as group_selectors
+
+    group_selectors.emergency_cache_reset()  # and its own emergency measures
     app.conf.task_always_eager = True
     yield
 

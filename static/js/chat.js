@@ -412,10 +412,12 @@
     item.el.append(note);
   }
 
-  // Refused content would be refused again, and a mute, announcement-only mode or a closed group will
-  // not change by retrying at once either: no retry for these, only the reason (R10.1, R9.2).
+  // Refused content would be refused again, and a mute, announcement-only mode, a closed group or a
+  // suspension by the platform (of the group, by an emergency measure, or of the account) will not change
+  // by retrying at once either: no retry for these, only the reason (R10.1, R9.2, R11.1, R11.2, R5.1).
   const FINAL_REFUSALS = new Set([
     "content_blocked", "muted", "announcement_only", "group_not_active", "not_member", "group_pending_review",
+    "group_closed", "group_posting_suspended", "emergency_posting_suspended", "posting_suspended",
   ]);
 
   function markFailed(cmid, reason, actionUrl, code) {

@@ -197,6 +197,24 @@
 
   // --- frames ------------------------------------------------------------------------------------------
 
+  // R5.1: a platform-wide notice from a supervisor, shown at the top of every page while in force.
+  function showSystemNotice(frame) {
+    const box = document.getElementById("platform-notices");
+    if (!box || typeof frame.id !== "number") return;
+    let line = box.querySelector(`[data-notice-id="${frame.id}"]`);
+    if (!frame.text) {
+      if (line) line.remove();
+    } else {
+      if (!line) {
+        line = document.createElement("p");
+        line.dataset.noticeId = String(frame.id);
+        box.appendChild(line);
+      }
+      line.textContent = frame.text;
+    }
+    box.hidden = !box.querySelector("[data-notice-id]");
+  }
+
   function onFrame(frame) {
     if (!frame || typeof frame !== "object") return;
     if (frame.type === "notification" && frame.notification) {
@@ -205,6 +223,8 @@
       if (!prepend(frame.notification)) toast(frame.notification);
     } else if (frame.type === "notification_count") {
       setCount(frame.unread);
+    } else if (frame.type === "system_notice") {
+      showSystemNotice(frame);
     } else if (frame.type === "hello") {
       if (connectedBefore) fetchCount(0); // notices may have come while the socket was away
       connectedBefore = true;

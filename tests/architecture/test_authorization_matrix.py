@@ -2,14 +2,20 @@
 
 A new route without its rows fails ``test_every_route_has_rows``; each row is then checked for real.
 Roles: anonymous, non_member (signed in, not in the group), member, owner, admin (appointed by the owner)
-and other_owner (the owner of another group). A row names the first four; admin answers as the owner and
-other_owner as the non-member unless the row says otherwise (the owner-only powers do).
+and other_owner (the owner of another group); and two compliance staff roles, reviewer and supervisor (the
+Django auth groups of those names, outside the world's group). A row names the first four; admin answers
+as the owner and other_owner as the non-member unless the row says otherwise (the owner-only powers do);
+reviewer answers as the non-member and supervisor as the reviewer unless the row says otherwise (the
+compliance pages and the admin do).
 """
+
+from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from config.routing import websocket_urlpatterns
 from groups import services
@@ -18,16 +24,19 @@ from tests.factories import UserFactory
 from tests.groups.test_consumers import open_socket, receive_type
 
 BASE_ROLES = ("anonymous", "non_member", "member", "owner")
-ROLES = (*BASE_ROLES, "admin", "other_owner")
-FALLBACK = {"admin": "owner", "other_owner": "non_member"}
+ROLES = (*BASE_ROLES, "admin", "other_owner", "reviewer", "supervisor")
+FALLBACK = {"admin": "owner", "other_owner": "non_member", "reviewer": "non_member", "supervisor": "reviewer"}
 
 
 def expected_for(row: dict, role: str):
-    return row[role] if role in row else row[FALLBACK[role]]
+    return row[role] if role in row else expected_for(row, FALLBACK[role])
 
 
 LOGIN = "login"  # a redirect to the sign-in page
 REDIRECT = "redirect"  # any other redirect
+
+# Compliance pages: a sign-in first, then refused to everyone outside the compliance roles.
+_STAFF_ONLY = {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403}
 
 # (route name, method) -> {role: expected status or LOGIN/REDIRECT}
 MATRIX = {
@@ -125,11 +134,114 @@ MATRIX = {
     # The owner's and admins' view of their group's conduct cases, like every management page.
     ("group-manage-reports", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
     # Cases: compliance staff with moderation.change_case only (none of these roles).
-    ("case-list", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
-    ("case-detail", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
-    ("case-detail", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    # The review roles decide cases (the world has none: 404).
+    ("case-list", "GET"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 200,
+    },
+    ("case-detail", "GET"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 404,
+    },
+    ("case-detail", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 404,
+    },
+    # R5.1: emergency measures: staff roles see them, supervisors declare and end them (pk 1 does not exist).
+    ("emergency-measures", "GET"): {**_STAFF_ONLY, "reviewer": 200},
+    ("emergency-measures", "POST"): {**_STAFF_ONLY, "reviewer": 403, "supervisor": REDIRECT},
+    ("emergency-measure-end", "POST"): {**_STAFF_ONLY, "reviewer": 404},
+    # R12.1: the review queue, for the reviewer and supervisor roles. The world's queue is empty: claiming
+    # finds nothing (back to the queue, or 204 through the API), item 1 does not exist (404), and a bulk
+    # decision on it is skipped (back to the queue with the summary).
+    ("compliance-queue", "GET"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 200,
+    },
+    ("compliance-queue-claim-next", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": REDIRECT,
+    },
+    ("compliance-queue-bulk", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": REDIRECT,
+    },
+    ("compliance-queue-item", "GET"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 404,
+    },
+    ("compliance-queue-item", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 404,
+    },
+    ("api-review-items", "GET"): {
+        "anonymous": 403,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 200,
+    },
+    ("api-review-claim-next", "POST"): {
+        "anonymous": 403,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 204,
+    },
+    ("api-review-decide", "POST"): {
+        "anonymous": 403,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 404,
+    },
+    ("api-review-release", "POST"): {
+        "anonymous": 403,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 404,
+    },
     # The API reports the world's message 1, the member's own: nobody reports themselves (403).
     ("api-complaints", "POST"): {"anonymous": 403, "non_member": 404, "member": 403, "owner": 201},
+    # R11.1-R11.3: sanctions are decided and listed by the review roles, approved by supervisors only; for
+    # everyone else the policy answers (403) before anything is looked up. The world has no case and no
+    # sanction (404 for the review roles); the API's body mutes the world's member (201). "My sanctions" is
+    # every signed-in person's own, so an appeal of sanction 1 is 404 for everyone.
+    ("case-measures", "GET"): {**_STAFF_ONLY, "reviewer": 404},
+    ("case-measures", "POST"): {**_STAFF_ONLY, "reviewer": 404},
+    ("sanction-list", "GET"): {**_STAFF_ONLY, "reviewer": 200},
+    ("sanction-detail", "GET"): {**_STAFF_ONLY, "reviewer": 404},
+    ("sanction-detail", "POST"): {**_STAFF_ONLY, "reviewer": 404},
+    ("blacklist", "GET"): {**_STAFF_ONLY, "reviewer": 200},
+    ("my-sanctions", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
+    ("sanction-appeal", "POST"): {"anonymous": LOGIN, "non_member": 404, "member": 404, "owner": 404},
+    ("api-sanctions", "POST"): {**dict.fromkeys(BASE_ROLES, 403), "reviewer": 201},
+    ("api-sanction-decide", "POST"): {**dict.fromkeys(BASE_ROLES, 403), "supervisor": 404},
     ("api-docs", "GET"): dict.fromkeys(ROLES, 200),
     ("set_language", "POST"): dict.fromkeys(ROLES, REDIRECT),
     ("healthz", "GET"): dict.fromkeys(ROLES, 200),
@@ -153,9 +265,28 @@ MATRIX = {
     ("legal-version", "GET"): dict.fromkeys(ROLES, 200),
     ("legal-diff", "GET"): dict.fromkeys(ROLES, 200),
     # Compliance pages: staff with the review permission only (none of these roles).
-    ("review-queue", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
-    ("review-detail", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
-    ("review-detail", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    # The review roles decide real-name reviews (the owner's is decided already: the page says so).
+    ("review-queue", "GET"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 200,
+    },
+    ("review-detail", "GET"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 200,
+    },
+    ("review-detail", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 200,
+    },
     ("audit-search", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     ("audit-export", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     ("legal-holds", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
@@ -165,7 +296,13 @@ MATRIX = {
     # the adjustment permission only (none of these roles).
     ("my-credit", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
     ("credit-search", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
-    ("group-requests", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    ("group-requests", "GET"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 200,
+    },
     ("invitations", "GET"): {"anonymous": LOGIN, "non_member": 200, "member": 200, "owner": 200},
     ("group-manage-invite", "POST"): {
         "anonymous": LOGIN,
@@ -177,7 +314,14 @@ MATRIX = {
     ("api-invitations", "POST"): {"anonymous": 403, "non_member": 404, "member": 404, "owner": 404},
     ("api-my-invitations", "GET"): {"anonymous": 403, "non_member": 200, "member": 200, "owner": 200},
     ("api-invitation-respond", "POST"): {"anonymous": 403, "non_member": 404, "member": 404, "owner": 404},
-    ("group-request-decide", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    # The world's group is not waiting for review: 404 for the review roles.
+    ("group-request-decide", "POST"): {
+        "anonymous": LOGIN,
+        "non_member": 403,
+        "member": 403,
+        "owner": 403,
+        "reviewer": 404,
+    },
     ("credit-user", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     ("credit-user", "POST"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
     ("credit-adjustments", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
@@ -253,12 +397,14 @@ MATRIX = {
         "admin": 403,
     },
     ("group-manage-log", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
-    # The Django admin is for platform staff only; none of these roles is staff.
-    ("admin:index", "GET"): dict.fromkeys(ROLES, LOGIN),
+    # The Django admin is for platform staff only; of these roles only the compliance staff are staff (they
+    # see the index and the models their permissions allow).
+    ("admin:index", "GET"): {**dict.fromkeys(BASE_ROLES, LOGIN), "reviewer": 200},
     # Admin views added through get_urls must be wrapped in admin_view like the rest (R10.1 lexicon CSV).
-    ("admin:screening_lexiconterm_import", "GET"): dict.fromkeys(ROLES, LOGIN),
-    ("admin:screening_lexiconterm_import", "POST"): dict.fromkeys(ROLES, LOGIN),
-    ("admin:screening_lexiconterm_export", "GET"): dict.fromkeys(ROLES, LOGIN),
+    # The review roles are staff without the lexicon's permissions: refused (403).
+    ("admin:screening_lexiconterm_import", "GET"): {**dict.fromkeys(BASE_ROLES, LOGIN), "reviewer": 403},
+    ("admin:screening_lexiconterm_import", "POST"): {**dict.fromkeys(BASE_ROLES, LOGIN), "reviewer": 403},
+    ("admin:screening_lexiconterm_export", "GET"): {**dict.fromkeys(BASE_ROLES, LOGIN), "reviewer": 403},
 }
 
 # (socket route name, action) -> {role: outcome}
@@ -309,6 +455,7 @@ def world(db):
     services.membership_appoint_admin(actor=actor_for(owner), group=group, member=admin)
     other_owner = UserFactory(username="mx-other-owner")
     services.group_create(actor=actor_for(other_owner), name="别的群")
+    reviewer, supervisor = _staff_in("mx-reviewer", "reviewer"), _staff_in("mx-supervisor", "supervisor")
     services.message_send(actor=actor_for(member), group=group, body="矩阵消息", client_msg_id="mx-msg-1")
     services.message_send_file(
         actor=actor_for(member),
@@ -325,9 +472,21 @@ def world(db):
         "non_member": non_member,
         "admin": admin,
         "other_owner": other_owner,
+        "reviewer": reviewer,
+        "supervisor": supervisor,
         "anonymous": None,
         "group": group,
     }
+
+
+def _staff_in(username: str, role: str):
+    """Compliance staff in the review role of that name (moderation's migration; made again if a
+    transactional test's flush removed it)."""
+    from tests.moderation.conftest import queue_role
+
+    user = UserFactory(username=username, is_staff=True)
+    user.groups.add(queue_role(role))
+    return user
 
 
 def _picture() -> bytes:
@@ -360,6 +519,7 @@ def _url(name, group):
         "credit-user": {"user_id": group.created_by.pk},
         "credit-adjustment-decide": {"pk": 1},
         "group-request-decide": {"code": group.code},
+        "emergency-measure-end": {"pk": 1},
         "invitation-respond": {"pk": 1},
         "group-manage-invite": {"code": group.code},
         "api-invitations": {"code": group.code},
@@ -367,6 +527,13 @@ def _url(name, group):
         "group-info": {"code": group.code},
         "group-report": {"code": group.code},
         "case-detail": {"pk": 1},
+        "compliance-queue-item": {"pk": 1},
+        "api-review-decide": {"pk": 1},
+        "api-review-release": {"pk": 1},
+        "case-measures": {"pk": 1},
+        "sanction-detail": {"pk": 1},
+        "sanction-appeal": {"pk": 1},
+        "api-sanction-decide": {"pk": 1},
         "api-members": {"code": group.code},
         "api-join-requests": {"code": group.code},
         "api-join-request-decide": {"code": group.code, "pk": 1},
@@ -393,6 +560,11 @@ def _url(name, group):
 
 
 BODIES = {
+    "emergency-measures": lambda group: {
+        "kind": "freeze_creation",
+        "reason": "矩阵演练",
+        "ends_at": f"{timezone.localtime() + timedelta(hours=1):%Y-%m-%dT%H:%M}",
+    },
     "group-create": {"name": "新群", "description": ""},
     "group-chat": {"body": "你好", "client_msg_id": "mx-1"},
     "api-messages": {"body": "你好", "client_msg_id": "mx-1"},
@@ -429,6 +601,19 @@ BODIES = {
     "notification-preferences": {"in_app_identity.verification_decided": "on"},
     "group-report": {"category": "CONDUCT_FRAUD_SPAM", "description": "矩阵"},
     "case-detail": {"outcome": "矩阵"},
+    "compliance-queue-item": {"action": "claim"},
+    "compliance-queue-bulk": {"items": ["1"]},
+    "api-review-decide": {"decision": "dismiss", "note": "矩阵"},
+    "case-measures": {"kind": "user_mute", "target": "subject", "category": "ILL_OTHER"},
+    "sanction-detail": {"action": "approve"},
+    "sanction-appeal": {"text": "矩阵"},
+    "api-sanction-decide": {"approve": True},
+    # A body that names the world's member is built from it.
+    "api-sanctions": lambda group: {
+        "kind": "user_mute",
+        "category": "ILL_OTHER",
+        "user_id": group.memberships.get(role="member").user_id,
+    },
     # A body that names the world's group is built from it (see test_route_outcome_per_role).
     "api-complaints": lambda group: {"group": group.code, "message_seq": 1, "category": "CONDUCT_FRAUD_SPAM"},
 }
@@ -474,6 +659,8 @@ async def test_socket_outcome_per_role(role):
     stranger = await database_sync_to_async(UserFactory)(username="ws-stranger")
     admin = await database_sync_to_async(UserFactory)(username="ws-admin")
     other_owner = await database_sync_to_async(UserFactory)(username="ws-other-owner")
+    reviewer = await database_sync_to_async(_staff_in)("ws-reviewer", "reviewer")
+    supervisor = await database_sync_to_async(_staff_in)("ws-supervisor", "supervisor")
     group = await database_sync_to_async(services.group_create)(actor=actor_for(owner), name="矩阵")
     await database_sync_to_async(services.group_create)(actor=actor_for(other_owner), name="别的群")
     for joiner in (member, admin):
@@ -490,6 +677,8 @@ async def test_socket_outcome_per_role(role):
         "owner": owner,
         "admin": admin,
         "other_owner": other_owner,
+        "reviewer": reviewer,
+        "supervisor": supervisor,
     }[role]
     socket, connected, _ = await open_socket(user)
     expected_connect = expected_for(SOCKET_MATRIX[("ws-chat", "connect")], role)

@@ -29,6 +29,7 @@ PUBLIC_OF["common"] = {
     "actors",
     "policies",
     "realtime",
+    "fanout",  # the chat groups' fan-out, which the chat socket subscribes to
     "api",
     "middleware",
     "views",

@@ -25,6 +25,8 @@ AUDITED_ELSEWHERE = {
     "membership_mark_read": "the reader's own bookkeeping (how far they have read a group)",
     "notification_sms_deliver": "the notice row records the text message's status",
     "notification_sms_flush": "as notification_sms_deliver",
+    "review_item_open": "puts a row in the review queue inside the service that created it, audited there",
+    "review_item_settle": "takes a row out of the review queue inside the service that decided it",
 }
 
 

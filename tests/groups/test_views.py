@@ -5,7 +5,7 @@ from django.urls import reverse
 from groups.models import ChatGroup, Membership, Message, Role
 
 
-def test_pages_are_chinese_by_default_and_english_on_request(client):
+def test_pages_are_chinese_by_default_and_english_on_request(db, client):  # db: the platform's notices
     response = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US")
     assert response["Content-Language"] == "zh-hans"
     assert "登录" in response.content.decode()

@@ -40,6 +40,7 @@ def demo_id_number(n: int) -> str:
 
 STAFF = [
     ("reviewer", "合规审核员", "compliance reviewer (staff)", False),
+    ("supervisor", "合规主管", "compliance supervisor (staff): receives escalations", False),
     ("admin", "平台管理员", "platform administrator (superuser)", True),
 ]
 GROUPS = [
@@ -78,6 +79,7 @@ class Command(BaseCommand):
                 self._seed(user_model)
             self.stdout.write(self.style.SUCCESS("Demo data created."))
         self._seed_lexicon()
+        self._seed_review_roles(user_model)
         self._print_logins()
 
     def _seed_lexicon(self):
@@ -164,6 +166,26 @@ class Command(BaseCommand):
                     body=body,
                     client_msg_id=f"seed-{group.code}-{number}",
                 )
+
+    def _seed_review_roles(self, user_model):
+        """R12.1: the reviewer works the review queue in the "reviewer" role; the supervisor, in the
+        "supervisor" role, also receives escalations (both roles come from moderation's migrations). Also
+        run on an older demo database that predates the supervisor."""
+        roles = {role.name: role for role in AuthGroup.objects.filter(name__in=["reviewer", "supervisor"])}
+        reviewers = AuthGroup.objects.filter(name="Compliance reviewers").first()
+        for username, nickname, _, _superuser in STAFF:
+            if username not in roles:
+                continue
+            staff = user_model.objects.filter(username=username).first()
+            if staff is None:
+                staff = identity_services.user_create(
+                    actor=Actor.system(door=Door.CLI),
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    nickname=nickname,
+                    is_staff=True,
+                )
+            staff.groups.add(roles[username], *([reviewers] if reviewers else []))
 
     def _print_logins(self):
         self.stdout.write(f"\nDemo logins: account name or mobile number, password {DEMO_PASSWORD}")
