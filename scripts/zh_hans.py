@@ -1558,7 +1558,7 @@ ZH = {
     "ended early at %(when)s by %(who)s: %(reason)s": "由 %(who)s 于 %(when)s 提前结束：%(reason)s",
     "None yet.": "暂无。",
     "Earlier emergency measures": "以往的应急措施",
-    'The author cannot post in this group now (%(why)s), so the message can only be removed.': '作者目前不能在本群发言（%(why)s），这条消息只能删除。',
+    "The author cannot post in this group now (%(why)s), so the message can only be removed.": "作者目前不能在本群发言（%(why)s），这条消息只能删除。",
 }
 PLURALS = {
     "%(counter)s member then": "当时共 %(counter)s 名成员",
