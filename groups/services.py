@@ -275,6 +275,8 @@ def _plain(value):
 def group_creation_decide(*, actor: Actor, group: ChatGroup, approve: bool, note: str = "") -> ChatGroup:
     """R8.4: staff approve or refuse a group whose category needs review; the creator is told."""
     policies.require_review_group_creation(actor.user)
+    if group.created_by_id == actor.user_id:  # R8.4: a second person decides
+        raise PolicyDenied("own_matter", _("Nobody decides a matter about themselves or a group they run."))
     if approve:
         policies.require_creation_open()  # R5.1: no group goes live during a freeze of group creation
     note = (note or "").strip()[:300]
@@ -1406,6 +1408,8 @@ def message_review_decide(*, actor: Actor, message: Message, release: bool, reas
     removed, it stays hidden as evidence (house rule 8) and takes no place in the group's sequence. The
     author is told either way. Only one of two reviewers deciding at once succeeds."""
     policies.require_review_messages(actor.user)
+    if message.sender_id == actor.user_id:  # R10.1: a second person decides
+        raise PolicyDenied("own_matter", _("Nobody decides a matter about themselves or a group they run."))
     reason = _reason(reason)
     with transaction.atomic():
         message = (

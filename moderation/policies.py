@@ -111,11 +111,31 @@ def require_decide_case(user) -> None:
     can_decide_case(user).require()
 
 
+def concerns(user, *, target_user=None, target_group=None) -> bool:
+    """Whether a case or measure is about this person: they are its target, or an active owner or admin
+    of its group. Such a person never decides it (R11, R12.1)."""
+    if user is None or not user.is_authenticated:
+        return False
+    if target_user is not None and getattr(target_user, "pk", target_user) == user.pk:
+        return True
+    if target_group is None:
+        return False
+    return Membership.objects.filter(
+        group=target_group, user=user, role__in=("owner", "admin"), left_at__isnull=True
+    ).exists()
+
+
+def _own_matter() -> Decision:
+    return deny("own_matter", _("Nobody decides a matter about themselves or a group they run."))
+
+
 def can_close_case(user, case: Case) -> Decision:
-    """R12.1: an open case is closed once, with its outcome."""
+    """R12.1: an open case is closed once, with its outcome, by staff it is not about."""
     decision = can_decide_case(user)
     if not decision:
         return decision
+    if concerns(user, target_user=case.subject_id, target_group=case.group):
+        return _own_matter()
     if case.status != CaseStatus.OPEN:
         return deny("case_closed", _("This case is already closed."))
     return ALLOW
@@ -149,10 +169,12 @@ def require_issue_sanction(user) -> None:
     can_issue_sanction(user).require()
 
 
-def can_sanction_target(user, *, target_user=None) -> Decision:
-    """R11.2: nobody decides a measure on themselves."""
+def can_sanction_target(user, *, target_user=None, target_group=None) -> Decision:
+    """R11.1, R11.2: nobody decides a measure on themselves or on a group they own or administer."""
     if target_user is not None and user is not None and target_user.pk == user.pk:
         return deny("own_sanction", _("Nobody decides a measure on themselves."))
+    if concerns(user, target_group=target_group):
+        return _own_matter()
     return ALLOW
 
 
@@ -184,6 +206,8 @@ def can_approve_sanction(user, sanction) -> Decision:
         return deny("same_person", _("A second person must approve a measure you decided (four eyes)."))
     if sanction.target_user_id == user.pk:
         return deny("own_sanction", _("Nobody decides a measure on themselves."))
+    if concerns(user, target_group=sanction.target_group):
+        return _own_matter()
     return ALLOW
 
 
@@ -236,6 +260,8 @@ def can_decide_appeal(user, appeal) -> Decision:
         )
     if user.pk in (appeal.filed_by_id, sanction.target_user_id):
         return deny("own_sanction", _("Nobody decides a measure on themselves."))
+    if concerns(user, target_group=sanction.target_group):
+        return _own_matter()
     return ALLOW
 
 

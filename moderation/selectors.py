@@ -158,7 +158,8 @@ def case_get_for_staff(actor: Actor, pk: int) -> Case:
     """A case with its group, for compliance staff who may decide it; the caller has checked the policy."""
     policies.require_decide_case(actor.user)
     case = Case.objects.filter(pk=pk).select_related("group", "message", "subject", "decided_by").first()
-    if case is None:
+    # A case about the viewer (or a group they run) does not exist for them: they never see who reported.
+    if case is None or policies.concerns(actor.user, target_user=case.subject_id, target_group=case.group):
         raise Http404
     return case
 
@@ -398,7 +399,8 @@ def review_item_get_for_staff(user, pk: int):
         .select_related("group", "subject", "claimed_by", "decided_by")
         .first()
     )
-    if item is None:
+    # An item about the viewer (or a group they run) does not exist for them (R12.1).
+    if item is None or policies.concerns(user, target_user=item.subject_id, target_group=item.group):
         raise Http404
     return item
 

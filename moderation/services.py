@@ -574,7 +574,7 @@ def sanction_issue(
     target_group, target_user, blacklist_role = _check_target(
         kind, target_group=target_group, target_user=target_user, blacklist_role=blacklist_role
     )
-    policies.can_sanction_target(actor.user, target_user=target_user).require()
+    policies.can_sanction_target(actor.user, target_user=target_user, target_group=target_group).require()
     note = _clean(note, field="note", label=_("Explanation"), max_length=SANCTION_NOTE_MAX, required=False)
     defaults = selectors.sanction_defaults(kind, target_group=target_group, target_user=target_user)
     hours = _duration(kind, defaults.hours, duration_hours, permanent)

@@ -1559,6 +1559,7 @@ ZH = {
     "None yet.": "暂无。",
     "Earlier emergency measures": "以往的应急措施",
     "The author cannot post in this group now (%(why)s), so the message can only be removed.": "作者目前不能在本群发言（%(why)s），这条消息只能删除。",
+    "Nobody decides a matter about themselves or a group they run.": "任何人都不能处理与自己或自己管理的群组有关的事项。",
 }
 PLURALS = {
     "%(counter)s member then": "当时共 %(counter)s 名成员",

@@ -153,3 +153,54 @@ def test_r5_1_no_group_request_is_approved_during_a_freeze_of_group_creation(db,
     assert info.value.code == "group_creation_frozen"
     gs.emergency_measure_end(actor=actor_for(boss), measure=measure, reason="结束")
     assert gs.group_creation_decide(actor=actor_for(boss), group=waiting, approve=True).status == "active"
+
+
+def test_r11_1_a_supervisor_who_runs_the_group_neither_approves_nor_refuses_its_closure(reviewer, supervisor):
+    owned = gs.group_create(actor=actor_for(supervisor), name="主管的群")
+    closure = ms.sanction_issue(
+        actor=actor_for(reviewer), kind="group_closure", category="CONDUCT_FRAUD_SPAM", target_group=owned
+    )
+    for approve in (True, False):
+        with pytest.raises(PolicyDenied) as info:
+            ms.sanction_decide(actor=actor_for(supervisor), sanction=closure, approve=approve, note="没问题")
+        assert info.value.code == "own_matter"
+    with pytest.raises(PolicyDenied) as info:  # nor decides a measure on it
+        ms.sanction_issue(
+            actor=actor_for(supervisor),
+            kind="group_warning",
+            category="CONDUCT_FRAUD_SPAM",
+            target_group=owned,
+        )
+    assert info.value.code == "own_matter"
+
+
+def test_r12_1_a_reported_member_of_staff_neither_sees_nor_closes_their_own_case(client, group, reporter):
+    from django.urls import reverse
+
+    from moderation.models import Case, CaseStatus, TargetKind
+    from moderation.selectors import ReportTarget
+    from tests.moderation.conftest import queue_staff
+
+    staff = queue_staff("qrev", "审核员", "reviewer")
+    gs.membership_join(actor=actor_for(staff), group=group, invite_token=group.invite_token)
+    message, _ = gs.message_send(actor=actor_for(staff), group=group, body="骂人的话", client_msg_id="x1")
+    ms.complaint_file(
+        actor=actor_for(reporter),
+        target=ReportTarget(TargetKind.MESSAGE, group, message, staff),
+        category="CONDUCT_CYBERVIOLENCE",
+        description="他骂人",
+    )
+    case = Case.objects.get()
+    client.force_login(staff)
+    assert client.get(reverse("case-detail", args=[case.pk])).status_code == 404
+    assert client.post(reverse("case-detail", args=[case.pk]), {"outcome": "没有违规"}).status_code == 404
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN
+
+
+def test_r8_4_nobody_approves_their_own_group_request(db):
+    staff = _staff_with("selfapprover", "review_chatgroup")
+    waiting = gs.group_create(actor=actor_for(staff), name="团购群", category="trade")
+    with pytest.raises(PolicyDenied) as info:
+        gs.group_creation_decide(actor=actor_for(staff), group=waiting, approve=True)
+    assert info.value.code == "own_matter"
