@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -62,6 +63,26 @@ def collected():
         _outbox.reset(token)
 
 
+# Striped, so that a process that has served a million groups does not keep a lock for each; two groups
+# on one stripe only take turns with each other.
+_turns = [threading.Lock() for _ in range(256)]
+_turn: ContextVar[str | None] = ContextVar("realtime_turn", default=None)
+
+
+@contextmanager
+def in_turn(channel_group: str):
+    """Commits whose events go to ``channel_group`` take turns in this process, and what each publishes on
+    commit inside the block goes out at once, before the next one commits: its events leave in commit order
+    (a group's sequence order) whichever thread committed them. Use it around the statement or transaction
+    that commits, so that the lock is held only for that and the publishing."""
+    with _turns[hash(channel_group) % len(_turns)]:
+        token = _turn.set(channel_group)
+        try:
+            yield
+        finally:
+            _turn.reset(token)
+
+
 _in_order: dict[tuple, list] = {}  # (event loop, channel group) -> [lock, callers holding or awaiting it]
 
 
@@ -93,7 +114,7 @@ async def publish(channel_group: str, event: dict) -> None:
 
 def publish_now(channel_group: str, event: dict) -> None:
     box = _outbox.get()
-    if box is not None:
+    if box is not None and _turn.get() != channel_group:
         box.append((channel_group, event))
         return
     if fanout.handles(channel_group):

@@ -332,6 +332,9 @@ CHAT_HISTORY_PAGE_MAX = env.int("CHAT_HISTORY_PAGE_MAX", default=200)
 EMERGENCY_MAX_DAYS = env.int("EMERGENCY_MAX_DAYS", default=30)
 # Events waiting for one socket before it is closed (its client stopped reading; it resumes on reconnect).
 CHAT_SOCKET_BACKLOG = env.int("CHAT_SOCKET_BACKLOG", default=2000)
+# Threads per server process doing the database work of chat sends, each with its own connection (SQLite
+# writes one at a time: one thread there). Plan PostgreSQL's connections for this many per worker.
+CHAT_SEND_THREADS = env.int("CHAT_SEND_THREADS", default=4 if _POSTGRES else 1)
 # How long a sender may recall their message (seconds); the record stays as evidence either way.
 CHAT_RECALL_SECONDS = env.int("CHAT_RECALL_SECONDS", default=120)
 # At most this many members are notified of one message's @mentions.

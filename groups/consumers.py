@@ -7,9 +7,12 @@ together. Every frame goes through the same services and policies as the page an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import SyncToAsync
 from channels.consumer import get_handler_name
@@ -18,7 +21,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocke
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections, connection
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.http import Http404
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -37,34 +40,57 @@ log = logging.getLogger(__name__)
 
 
 CONNECTION_CHECK_SECONDS = 1.0
+ACK_WAIT_SECONDS = 5.0  # at most this long does a socket hold its own message back for the ack
 
 
 class FrameSyncToAsync(SyncToAsync):
-    """A frame's database work, in the thread that Channels keeps for the sockets (a free thread pool was
-    tried: the interpreter lock left throughput where it was, and it reordered frames and hung the
-    server's graceful stop).
+    """A frame's database work in a thread beside the event loop.
 
     Channels checks the database connection before and after every call, which with health checks on is
-    one more round trip per frame; here the check runs at most once a second, and after any frame that
-    failed, so a dropped connection is still replaced within a second without a restart."""
+    one more round trip per frame; here each thread checks its connection at most once a second, after
+    any frame of its own that failed, and before its next frame once any thread lost its connection (the
+    database restarted: every thread's connection is gone), so a dropped connection costs at most one
+    frame and is replaced without a restart."""
 
-    _checked_at = 0.0
+    _checked = threading.local()
+    connection_lost_at = 0.0
 
     def thread_handler(self, loop, *args, **kwargs):
         now = time.monotonic()
         kept = connection.settings_dict.get("CONN_MAX_AGE") != 0  # otherwise closed after every frame
-        if not kept or now - FrameSyncToAsync._checked_at >= CONNECTION_CHECK_SECONDS:
-            FrameSyncToAsync._checked_at = now
+        checked_at = getattr(self._checked, "at", 0.0)
+        due = (
+            now - checked_at >= CONNECTION_CHECK_SECONDS or checked_at <= FrameSyncToAsync.connection_lost_at
+        )
+        if not kept or due:
+            self._checked.at = now
             close_old_connections()
         try:
             return super().thread_handler(loop, *args, **kwargs)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, (InterfaceError, OperationalError)):
+                FrameSyncToAsync.connection_lost_at = time.monotonic()
             close_old_connections()
             raise
 
 
 def in_thread(function):
+    """Reads, recalls and the like: the one thread Channels keeps for the sockets."""
     return FrameSyncToAsync(function, thread_sensitive=True)
+
+
+_send_threads: ThreadPoolExecutor | None = None
+
+
+def in_send_thread(function):
+    """A send: one of ``CHAT_SEND_THREADS`` threads, each with its own database connection, so that while
+    one send waits for PostgreSQL the others go on (a send is mostly waiting: about a quarter of its time is
+    the interpreter's). A socket's own frames still go one after another, and a group's commits take turns
+    (``realtime.in_turn``), so its members hear its messages in sequence order."""
+    global _send_threads
+    if _send_threads is None:
+        _send_threads = ThreadPoolExecutor(settings.CHAT_SEND_THREADS, thread_name_prefix="chat-send")
+    return FrameSyncToAsync(function, thread_sensitive=False, executor=_send_threads)
 
 
 PROTOCOL_VERSION = 2  # 2: recall, read, mentions, retry_after in errors
@@ -162,6 +188,7 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user = user
+        self.unacked: dict[str, asyncio.Event] = {}  # client message id -> set once its ack is sent
         session = self.scope.get("session")
         self.session_key = getattr(session, "session_key", None)
         chosen = (self.scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME, "")
@@ -269,18 +296,24 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "pong"})
 
     async def _on_send(self, content):
-        message, created, published = await in_thread(self._send)(content)
-        await self.send_json(  # the sender hears the ack before its own message comes round
-            {
-                "type": "ack",
-                "group": message["group"],
-                "client_msg_id": message["client_msg_id"],
-                "seq": message["seq"],
-                "duplicate": not created,
-                "message": message,
-            }
-        )
-        for channel_group, event in published:  # committed: the wake-ups go out from the event loop
+        # The sender hears the ack before its own message comes round (``chat_message`` waits for it).
+        acked = self.unacked.setdefault(_text(content.get("client_msg_id")), asyncio.Event())
+        try:
+            message, created, published = await in_send_thread(self._send)(content)
+            await self.send_json(
+                {
+                    "type": "ack",
+                    "group": message["group"],
+                    "client_msg_id": message["client_msg_id"],
+                    "seq": message["seq"],
+                    "duplicate": not created,
+                    "message": message,
+                }
+            )
+        finally:
+            acked.set()
+            self.unacked.pop(_text(content.get("client_msg_id")), None)
+        for channel_group, event in published:  # committed: other wake-ups go out from the event loop
             await realtime.publish(channel_group, event)
 
     def _fresh_actor(self) -> Actor:
@@ -372,6 +405,9 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
 
     async def chat_message(self, event):
         if event["group"] in self.groups_by_id.values():
+            if event.get("sender") == self.user.pk and event.get("client_msg_id") in self.unacked:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.unacked[event["client_msg_id"]].wait(), ACK_WAIT_SECONDS)
             await self.send(text_data=event["frame"])  # encoded once for the whole group
 
     async def platform_notice(self, event):

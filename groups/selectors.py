@@ -267,6 +267,9 @@ def message_event(payload: dict) -> dict:
         "type": "chat.message",
         "group": payload["group"],
         "frame": json.dumps(frame, ensure_ascii=False, separators=(",", ":")),
+        # The sender's socket holds its own message back until it has sent the ack.
+        "sender": (payload.get("sender") or {}).get("id"),
+        "client_msg_id": payload.get("client_msg_id"),
     }
 
 

@@ -25,7 +25,7 @@ from audit.services import audit_record, network_log_entry
 from common import ratelimit
 from common.actors import Actor
 from common.policies import PolicyDenied
-from common.realtime import group_channel, publish_now, publish_on_commit, user_channel
+from common.realtime import group_channel, in_turn, publish_now, publish_on_commit, user_channel
 from credit.selectors import capabilities_for
 from groups import attachments, policies, search, selectors
 from groups.models import (
@@ -426,7 +426,9 @@ def _message_create(
     log_entry = network_log_entry(actor=actor, kind=NetworkLogKind.MESSAGE, group_code=group.code)
     alone = not mentioned and attachment is None  # then the insert is one statement, its own transaction
     try:
-        with nullcontext() if alone else transaction.atomic():
+        # In turn with the group's other senders in this process (each socket's send may be in a thread of
+        # its own): the group's sockets hear its messages in sequence order.
+        with in_turn(group_channel(group.pk)), nullcontext() if alone else transaction.atomic():
             if attachment is not None:
                 attachment.save()
                 message.attachment = attachment

@@ -2,10 +2,15 @@
 with the sender's membership, the one-round-trip rate limit, ordered publishing and connection recovery."""
 
 import asyncio
+import random
+import threading
+import time
 from datetime import timedelta
 
 import psycopg
 import pytest
+from channels.db import database_sync_to_async
+from django.conf import settings as settings_module
 from django.core.cache import cache
 from django.db import connection
 from django.http import Http404
@@ -190,6 +195,18 @@ def _drop_connections(spare: int) -> None:
         )
 
 
+async def _in_every_send_thread(call) -> None:
+    """Run ``call`` once in each of the ``CHAT_SEND_THREADS`` send threads (all busy at once)."""
+    threads = settings_module.CHAT_SEND_THREADS
+    barrier = threading.Barrier(threads)
+
+    def each():
+        call()
+        barrier.wait(timeout=10)
+
+    await asyncio.gather(*(consumers.in_send_thread(each)() for _ in range(threads)))
+
+
 @pytest.fixture
 def test_connection_pid(transactional_db) -> int:
     connection.ensure_connection()
@@ -200,10 +217,15 @@ def test_connection_pid(transactional_db) -> int:
 async def test_socket_recovers_from_a_dropped_database_connection(
     member, group, monkeypatch, settings, test_connection_pid
 ):
-    """A dropped connection costs at most the frame that found it: the client's retry (same client message
-    id) is answered, without a restart (house rule: nothing lost, issue 13's fault list)."""
+    """A dropped connection costs at most the frame that found it, whichever send thread takes the client's
+    retry (same client message id): it is answered, without a restart (house rule: nothing lost; issue
+    13's fault list)."""
     monkeypatch.setitem(settings.DATABASES["default"], "CONN_MAX_AGE", 60)  # kept, as in production
     monkeypatch.setattr(consumers, "CONNECTION_CHECK_SECONDS", 3600.0)  # no routine check: the failure path
+    # Every send thread holds a connection of its own when the database goes away.
+    settings.CHAT_SEND_THREADS = 4
+    monkeypatch.setattr(consumers, "_send_threads", None)
+    await _in_every_send_thread(lambda: connection.ensure_connection())  # each thread's own
     socket, ok, _ = await open_socket(member)
     assert ok
     await receive_type(socket, "hello")
@@ -214,14 +236,13 @@ async def test_socket_recovers_from_a_dropped_database_connection(
     await socket.send_json_to(frame)
     failed = await receive_type(socket, "error")
     assert failed["code"] == "server_error" and failed["client_msg_id"] == "d2"
-    await socket.send_json_to(frame)  # the client's retry
-    answer = await receive_type(socket, "ack")
-    assert answer["seq"] == 2 and answer["client_msg_id"] == "d2" and not answer["duplicate"]
-    # Leave no kept connection behind for the next test: drop it again, and let a frame find it dead (the
-    # failed frame closes it).
-    await asyncio.to_thread(_drop_connections, test_connection_pid)
-    await socket.send_json_to({"type": "send", "group": group.code, "body": "第三条", "client_msg_id": "d3"})
-    assert (await receive_type(socket, "error"))["code"] == "server_error"
+    for attempt in range(2):  # the client's retries: each lands in whichever thread is free
+        await socket.send_json_to({**frame, "client_msg_id": f"d2-{attempt}"})
+        answer = await receive_type(socket, "ack")
+        assert answer["client_msg_id"] == f"d2-{attempt}" and not answer["duplicate"]
+    await socket.send_json_to(frame)
+    assert (await receive_type(socket, "ack"))["seq"] == 4
+    await _in_every_send_thread(lambda: connection.close())  # no kept connection left for the next test
     await socket.disconnect()
 
 
@@ -250,3 +271,74 @@ def test_the_portable_send_path_gives_the_same_result_r13_2(db, member, group, m
     log = NetworkLog.objects.get(message_id=second.pk)
     assert log.detail == {"seq": 2, "status": "visible"} and log.group_code == group.code
     assert Membership.objects.get(group=group, user=member).last_read_seq == 2
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_concurrent_senders_in_one_group_are_heard_in_sequence_order_r13_2(
+    owner, member, group, monkeypatch, settings
+):
+    """Sends run in several threads at once (``CHAT_SEND_THREADS``); a group's commits take turns, so every
+    member hears its messages in sequence order, and each sender hears its ack before its own message. The
+    insert is slowed inside the turn so that without the turns later commits would overtake it."""
+    settings.CHAT_SEND_THREADS = 4
+    monkeypatch.setattr(consumers, "_send_threads", None)
+    insert = services._message_insert
+
+    def slow_insert(message, log_entry):
+        insert(message, log_entry)
+        time.sleep(random.uniform(0, 0.01))  # committed, not yet published
+
+    monkeypatch.setattr(services, "_message_insert", slow_insert)
+    senders = [member, owner]
+    for n in range(4):
+        user = await database_sync_to_async(UserFactory)(username=f"sender{n}", nickname=f"发言{n}")
+        await database_sync_to_async(services.membership_join)(
+            actor=actor_for(user), group=group, invite_token=group.invite_token
+        )
+        senders.append(user)
+    watcher_user = await database_sync_to_async(UserFactory)(username="watcher", nickname="旁观")
+    await database_sync_to_async(services.membership_join)(
+        actor=actor_for(watcher_user), group=group, invite_token=group.invite_token
+    )
+    watcher, ok, _ = await open_socket(watcher_user)
+    assert ok
+    await receive_type(watcher, "hello")
+    sockets = []
+    for user in senders:
+        socket, ok, _ = await open_socket(user)
+        assert ok
+        await receive_type(socket, "hello")
+        sockets.append(socket)
+    per_sender = 8
+
+    async def send_all(index, socket):
+        for k in range(per_sender):
+            await socket.send_json_to(
+                {
+                    "type": "send",
+                    "group": group.code,
+                    "body": f"{index}-{k}",
+                    "client_msg_id": f"s{index}-{k}",
+                }
+            )
+        seen_acks, order = set(), []
+        while len(order) < len(senders) * per_sender:
+            frame = await socket.receive_json_from(timeout=20)
+            if frame["type"] == "ack":
+                seen_acks.add(frame["client_msg_id"])
+            elif frame["type"] == "message":
+                mine = frame["message"]["client_msg_id"]
+                if frame["message"]["sender"]["id"] == senders[index].pk:
+                    assert mine in seen_acks, "own message before its ack"
+                order.append(frame["message"]["seq"])
+        return order
+
+    orders = await asyncio.gather(*(send_all(i, s) for i, s in enumerate(sockets)))
+    total = len(senders) * per_sender
+    watched = []
+    while len(watched) < total:
+        watched.append((await receive_type(watcher, "message", timeout=20))["message"]["seq"])
+    assert watched == list(range(1, total + 1))
+    assert all(order == list(range(1, total + 1)) for order in orders)
+    for socket in [watcher, *sockets]:
+        await socket.disconnect()
