@@ -65,6 +65,8 @@ class FrameSyncToAsync(SyncToAsync):
         if not kept or due:
             self._checked.at = now
             close_old_connections()
+            if checked_at <= FrameSyncToAsync.connection_lost_at and not _usable(connection):
+                connection.close()  # a frame that opens a transaction first would not notice it is gone
         try:
             return super().thread_handler(loop, *args, **kwargs)
         except BaseException as exc:
@@ -72,6 +74,10 @@ class FrameSyncToAsync(SyncToAsync):
                 FrameSyncToAsync.connection_lost_at = time.monotonic()
             close_old_connections()
             raise
+
+
+def _usable(db) -> bool:
+    return db.connection is None or db.is_usable()
 
 
 def in_thread(function):
@@ -199,7 +205,7 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
         self.groups_by_id: dict[int, str] = await database_sync_to_async(selectors.group_ids_for_user)(user)
         await self._join_fanout()
         await self.accept()
-        await database_sync_to_async(network_log_write)(actor=self.actor, kind=NetworkLogKind.WS_CONNECT)
+        await in_thread(network_log_write)(actor=self.actor, kind=NetworkLogKind.WS_CONNECT)
         await self.send_json(
             {
                 "type": "hello",
@@ -212,7 +218,7 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
     async def disconnect(self, code):
         if not hasattr(self, "groups_by_id"):
             return
-        await database_sync_to_async(network_log_write)(
+        await in_thread(network_log_write)(
             actor=self.actor, kind=NetworkLogKind.WS_DISCONNECT, detail={"code": code}
         )
         await self._leave_fanout()

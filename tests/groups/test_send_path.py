@@ -242,8 +242,17 @@ async def test_socket_recovers_from_a_dropped_database_connection(
         assert answer["client_msg_id"] == f"d2-{attempt}" and not answer["duplicate"]
     await socket.send_json_to(frame)
     assert (await receive_type(socket, "ack"))["seq"] == 4
-    await _in_every_send_thread(lambda: connection.close())  # no kept connection left for the next test
-    await socket.disconnect()
+    await socket.disconnect()  # its network-log row is written in the socket thread, which checks too
+
+    def closed_logged() -> bool:
+        from audit.models import NetworkLog, NetworkLogKind
+
+        return NetworkLog.objects.filter(user_id=member.pk, kind=NetworkLogKind.WS_DISCONNECT).exists()
+
+    assert await database_sync_to_async(closed_logged)()
+    # No kept connection left for the next test.
+    await _in_every_send_thread(lambda: connection.close())
+    await database_sync_to_async(lambda: connection.close())()
 
 
 def test_the_portable_send_path_gives_the_same_result_r13_2(db, member, group, monkeypatch):
