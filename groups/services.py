@@ -1300,9 +1300,10 @@ def message_pin(*, actor: Actor, message: Message | None, group: ChatGroup) -> C
 # --- platform measures on groups (R11.1) ------------------------------------------------------------
 
 
-def _restrictions_apply(group: ChatGroup) -> None:
+def _restrictions_apply(group: ChatGroup, reopen_as: str = GroupStatus.ACTIVE) -> None:
     """Bring the group's own fields in line with its restriction rows (inside the caller's transaction,
-    with the group locked): the end of the longest posting suspension in force, and the closure."""
+    with the group locked): the end of the longest posting suspension in force, and the closure. A group
+    no longer closed goes back to ``reopen_as`` (the status it had before the closure)."""
     now = timezone.now()
     in_force = GroupRestriction.objects.filter(group=group, lifted_at__isnull=True)
 
@@ -1322,7 +1323,7 @@ def _restrictions_apply(group: ChatGroup) -> None:
     if closed and group.status in (GroupStatus.ACTIVE, GroupStatus.PENDING_REVIEW):
         changes.update(status=GroupStatus.CLOSED, closed_at=now)
     elif not closed and group.status == GroupStatus.CLOSED:
-        changes.update(status=GroupStatus.ACTIVE, closed_at=None)
+        changes.update(status=reopen_as, closed_at=None)
     for field, value in changes.items():
         setattr(group, field, value)
     group.save(update_fields=list(changes))
@@ -1374,17 +1375,24 @@ def group_restriction_add(
     return restriction
 
 
-def group_restriction_lift(*, actor: Actor, restriction: GroupRestriction, reason: str = "") -> bool:
+def group_restriction_lift(
+    *, actor: Actor, restriction: GroupRestriction, reason: str = "", reopen_as: str = GroupStatus.ACTIVE
+) -> bool:
     """R11.1: end a measure on a group before its time (an appeal upheld): a lifted closure opens the
-    group again. The row stays, with ``lifted_at``. Returns False when it was already lifted."""
+    group again, in the status it had before (``reopen_as``: active, or still waiting for its creation
+    review, R8.4). The row stays, with ``lifted_at``. Returns False when it was already lifted."""
     policies.require_restrict_group(actor)
+    if reopen_as not in (GroupStatus.ACTIVE, GroupStatus.PENDING_REVIEW):
+        raise ValidationError(
+            _("A closed group reopens as active or waiting for review."), code="status_invalid"
+        )
     with transaction.atomic():
         group = ChatGroup.objects.select_for_update().get(pk=restriction.group_id)
         lifted = GroupRestriction.objects.filter(pk=restriction.pk, lifted_at__isnull=True).update(
             lifted_at=timezone.now()
         )
         if lifted:
-            _restrictions_apply(group)
+            _restrictions_apply(group, reopen_as=reopen_as)
             audit_record(
                 actor=actor,
                 event_type="groups.restriction_lifted",
@@ -1501,8 +1509,11 @@ def message_review_decide(*, actor: Actor, message: Message, release: bool, reas
 
 def message_takedown(*, actor: Actor, message: Message, reason: str = "") -> Message:
     """R12.1, house rule 8: compliance staff take down a shown message reported to the platform; members
-    see that it was removed, the record and its text stay as evidence for the retention period."""
+    see that it was removed, the record and its text stay as evidence for the retention period. Never
+    their own message: nobody records a measure about themselves (R12.1)."""
     policies.require_review_messages(actor.user)
+    if message.sender_id == actor.user_id:  # R12.1: a second person decides
+        raise PolicyDenied("own_matter", _("Nobody decides a matter about themselves or a group they run."))
     reason = _reason(reason)
     return _message_hide(
         actor,

@@ -425,6 +425,29 @@ def _refuse_blacklisted(actor: Actor, id_hash: str, *, user) -> None:
     )
 
 
+def _blacklist_take_identity(actor: Actor, user, id_hash: str) -> list[int]:
+    """R11.3: an account blacklisted before its identity was verified is listed by the account alone (its
+    entry holds no ID-number hash). When it verifies, its entries in force take the identity's hash, so
+    that they follow the person to every other account of theirs and refuse a new one at verification.
+    In the caller's transaction, once the verification is VERIFIED; returns the entries changed."""
+    if not id_hash:
+        return []
+    in_force = BlacklistEntry.objects.filter(user=user, id_hash="", lifted_at__isnull=True).exclude(
+        until__lte=timezone.now()
+    )
+    entries = list(in_force.values_list("pk", flat=True))
+    if not entries:
+        return []
+    BlacklistEntry.objects.filter(pk__in=entries, id_hash="").update(id_hash=id_hash)
+    audit_record(
+        actor=actor,
+        event_type="identity.blacklist_identity_recorded",
+        target=user,
+        data={"entries": entries, "user_id": user.pk},
+    )
+    return entries
+
+
 def _pi_context(field: str, user_id: int) -> str:
     """Associated data binding a ciphertext to its column and its owner: a value copied elsewhere fails."""
     return f"{field}:{user_id}"
@@ -501,6 +524,7 @@ def verification_submit(
             },
         )
         if verification.status == VerificationStatus.VERIFIED:
+            _blacklist_take_identity(actor, actor.user, id_hash)
             identity_verified.send(sender=IdentityVerification, user=actor.user, actor=actor)
     return verification
 
@@ -539,6 +563,7 @@ def verification_decide(
             },
         )
         if approve:
+            _blacklist_take_identity(actor, verification.user, verification.id_hash)
             identity_verified.send(sender=IdentityVerification, user=verification.user, actor=actor)
         notify(
             actor=actor,
@@ -688,9 +713,12 @@ def account_restriction_lift(*, actor: Actor, restriction: AccountRestriction, r
 def blacklist_add(*, actor: Actor, user, role: str, until=None, reason_ref: str = "") -> BlacklistEntry:
     """R11.3: put a person on the blacklist by identity (the keyed hash of the ID number their account
     is verified with, and the account itself), until a time or for good. Every account of the person then
-    loses group functions (create, join, be appointed admin, post), and the identity verifies no new one."""
+    loses group functions (create, join, be appointed admin, post), and the identity verifies no new one.
+    Only a VERIFIED identity counts: a number typed but not verified (waiting, rejected) may be someone
+    else's. An account without one is listed by the account until it verifies, when the entry takes the
+    identity (``_blacklist_take_identity``)."""
     policies.require_manage_restrictions(actor)
-    verification = IdentityVerification.objects.filter(user=user).first()
+    verification = IdentityVerification.objects.filter(user=user, status=VerificationStatus.VERIFIED).first()
     id_hash = verification.id_hash if verification is not None else ""
     with transaction.atomic():
         entry = BlacklistEntry.objects.create(

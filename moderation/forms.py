@@ -40,8 +40,21 @@ class ComplaintForm(forms.Form):
 
 
 class CaseCloseForm(forms.Form):
+    """The case page's decision: the same decisions as the review queue's (upheld, upheld with the message
+    removed, dismissed), so the resolution counts toward the reporters' accuracy either way."""
+
+    decision = forms.ChoiceField(label=_("Decision"))
     outcome = forms.CharField(
         label=_("Outcome (the reporters are told)"),
         max_length=1000,
-        widget=forms.Textarea(attrs={"rows": 4}),
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+    def __init__(self, *args, decisions: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = decisions
+        self.fields["decision"].error_messages.update(
+            required=_("Choose whether the report is upheld or dismissed."),
+            invalid_choice=_("Choose one of the decisions offered for this case."),
+        )
+        self.fields["outcome"].error_messages["required"] = _("Write the outcome; the reporters are told.")

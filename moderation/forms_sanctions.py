@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from moderation import ladder
 from moderation.forms import reason_groups
 from moderation.models import BlacklistTarget, SanctionKind, SanctionStatus
 
@@ -13,9 +14,43 @@ NOTE_MAX = 1000
 HOURS_MAX = 5 * 365 * 24
 
 
+# The fields every measure has; the others apply to some kinds only (``fields_by_kind``).
+COMMON_FIELDS = ("kind", "target", "category", "note")
+OPTIONAL_FIELDS = ("blacklist_role", "duration_hours", "permanent", "points", "level")
+
+
+def fields_for(kind: str) -> set[str]:
+    """The optional fields that apply to a kind of measure: a duration for the timed kinds (not a closure,
+    which has no end, nor credit points, taken once), "permanent" for the kinds that may be, the points
+    for credit, the level for a level cap, the role for a blacklisting."""
+    fields = set()
+    if kind == SanctionKind.BLACKLIST:
+        fields.add("blacklist_role")
+    if (
+        kind in SanctionKind.values
+        and kind not in ladder.UNTIMED_KINDS
+        and kind != SanctionKind.GROUP_CLOSURE
+    ):
+        fields.add("duration_hours")
+        if ladder.may_be_permanent(kind):
+            fields.add("permanent")
+    if kind == SanctionKind.USER_CREDIT:
+        fields.add("points")
+    if kind == SanctionKind.USER_LEVEL:
+        fields.add("level")
+    return fields
+
+
+def fields_by_kind() -> dict[str, list[str]]:
+    """For the form's script, which shows only the fields of the chosen kind."""
+    return {kind: sorted(fields_for(kind)) for kind in SanctionKind.values}
+
+
 class SanctionForm(forms.Form):
     """The case page's measures form: the target is one of the case's (its group, the member reported,
-    the group's owner); the duration starts from the escalation ladder (empty: the ladder's default)."""
+    the group's owner); the duration starts from the escalation ladder (empty: the ladder's default).
+    Fields that do not apply to the chosen kind are ignored (the page's script hides them; without it they
+    are shown, and whatever they hold is dropped)."""
 
     kind = forms.ChoiceField(label=_("Measure"), choices=SanctionKind.choices)
     target = forms.ChoiceField(label=_("On"))
@@ -46,8 +81,14 @@ class SanctionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, targets: list[tuple[str, str]], **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, targets: list[tuple[str, str]], **kwargs):
+        if data is not None:
+            data = data.copy()
+            applies = fields_for(data.get("kind", ""))
+            for name in OPTIONAL_FIELDS:
+                if name not in applies:
+                    data.pop(name, None)
+        super().__init__(data, *args, **kwargs)
         self.fields["target"].choices = targets
         self.fields["category"].choices = reason_groups()
         self.fields["category"].error_messages["required"] = _("Choose a reason.")

@@ -315,8 +315,9 @@ def _claim_holder(item, now=None):
 
 
 def can_claim(user, item) -> Decision:
-    """R12.1: one item, one reviewer: an open item of a kind the person decides, never about themselves,
-    and not while another reviewer's claim runs (a claim lapses at ``claimed_until``)."""
+    """R12.1: one item, one reviewer: an open item of a kind the person decides, never about themselves
+    or a group they run, and not while another reviewer's claim runs (a claim lapses at
+    ``claimed_until``)."""
     from moderation.models import ReviewStatus
 
     decision = can_decide_kind(user, item.kind)
@@ -326,6 +327,8 @@ def can_claim(user, item) -> Decision:
         return deny("already_decided", _("This item has already been decided."))
     if item.subject_id is not None and item.subject_id == user.pk:
         return deny("own_item", _("Nobody reviews an item about themselves."))
+    if item.group_id is not None and concerns(user, target_group=item.group_id):
+        return _own_matter()
     holder = _claim_holder(item)
     if holder is not None and holder.pk != user.pk:
         until = timezone.localtime(item.claimed_until)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -145,13 +145,34 @@ def case_list_for_group_managers(group: ChatGroup, *, limit: int = 200) -> list[
     return rows
 
 
-def case_list_open(*, limit: int = 200) -> list[Case]:
-    """Open cases, highest priority first, then the nearest deadline (for compliance staff)."""
+def case_list_open(*, viewer=None, limit: int = 200) -> list[Case]:
+    """Open cases, highest priority first, then the nearest deadline (for compliance staff; never one about
+    the ``viewer``, ``matters_about``: its page is 404 for them too). The priority
+    is the review queue's (``queue_priority``, the figure the queue orders by and its item page shows);
+    a case without an open item falls back to its own, after those with one."""
+    from moderation.models import ReviewItem, ReviewKind, ReviewStatus
+
+    open_item = ReviewItem.objects.filter(
+        kind=ReviewKind.CASE, object_id=OuterRef("pk"), status=ReviewStatus.OPEN
+    )
     return list(
         Case.objects.filter(status=CaseStatus.OPEN)
+        .exclude(matters_about(viewer))
         .select_related("group")
-        .order_by("-priority", "deadline", "pk")[:limit]
+        .annotate(
+            queue_priority=Subquery(open_item.values("priority")[:1]),
+            queue_item=Subquery(open_item.values("pk")[:1]),
+        )
+        .order_by(F("queue_priority").desc(nulls_last=True), "-priority", "deadline", "pk")[:limit]
     )
+
+
+def case_review_item(case: Case):
+    """R12.1: the case's review item: the open one, else the latest decided or settled one (None when it
+    never had one). Its priority is the one the queue orders by."""
+    from moderation.models import ReviewItem, ReviewKind
+
+    return ReviewItem.objects.filter(kind=ReviewKind.CASE, object_id=case.pk).order_by("-pk").first()
 
 
 def case_get_for_staff(actor: Actor, pk: int) -> Case:
@@ -319,9 +340,25 @@ def _open_items():
     return ReviewItem.objects.filter(status=ReviewStatus.OPEN)
 
 
+# Who runs a group, for "nobody decides their own matter" (the roles ``policies.concerns`` reads).
+RUNS_GROUP = ("owner", "admin")
+
+
+def matters_about(user) -> Q:
+    """R12.1: the queue items or cases about the person, as a filter for the query itself (so that a page
+    stays one query, whatever the queue holds): they are the member concerned, or an active owner or admin
+    of the group; ``policies.concerns`` says the same of one item. Nobody is shown, counted or handed such
+    a matter: they never decide it, nor learn who reported them."""
+    if user is None or not user.is_authenticated:
+        return Q(pk__in=[])
+    runs = Membership.objects.filter(user=user, role__in=RUNS_GROUP, left_at__isnull=True).values("group_id")
+    return Q(subject_id=user.pk) | Q(group_id__in=runs)
+
+
 def queue_counts(user, kinds: list[str]) -> dict:
     """R12.1: open items per kind, overdue ones, and those the person holds, each counted up to
-    ``MODERATION_QUEUE_COUNT_CAP`` (shown as "1000+"), in one query whatever the queue holds."""
+    ``MODERATION_QUEUE_COUNT_CAP`` (shown as "1000+"), in one query whatever the queue holds. Items about
+    the person (``matters_about``) are not counted."""
     from django.db import connection
 
     from moderation import rules
@@ -333,24 +370,36 @@ def queue_counts(user, kinds: list[str]) -> dict:
     fields = {f.name: connection.ops.quote_name(f.column) for f in ReviewItem._meta.concrete_fields}
     status, kind, deadline = fields["status"], fields["kind"], fields["deadline"]
     claimed_by, claimed_until = fields["claimed_by"], fields["claimed_until"]
+    subject, group = fields["subject"], fields["group"]
     placeholders = ", ".join(["%s"] * len(kinds)) or "NULL"
-    # Table and column names from the model; every value a parameter. Each count stops at the cap.
+    # Not about the person (matters_about): neither the member concerned nor a group they run.
+    memberships = connection.ops.quote_name(Membership._meta.db_table)
+    member = {f.name: connection.ops.quote_name(f.column) for f in Membership._meta.concrete_fields}
+    roles = ", ".join(["%s"] * len(RUNS_GROUP))
+    not_mine = (
+        f"AND ({subject} IS NULL OR {subject} <> %s) AND ({group} IS NULL OR {group} NOT IN "  # noqa: S608
+        f"(SELECT {member['group']} FROM {memberships} WHERE {member['user']} = %s "
+        f"AND {member['role']} IN ({roles}) AND {member['left_at']} IS NULL))"
+    )
+    not_mine_params = [user.pk, user.pk, *RUNS_GROUP]
+    # Table and column names from the models; every value a parameter. Each count stops at the cap.
     selects, params = [], []
     for name in kinds:
         selects.append(
-            f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {status} = %s AND {kind} = %s LIMIT %s) c)"  # noqa: S608
+            f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {status} = %s AND {kind} = %s "  # noqa: S608
+            f"{not_mine} LIMIT %s) c)"
         )
-        params += [ReviewStatus.OPEN, name, cap]
+        params += [ReviewStatus.OPEN, name, *not_mine_params, cap]
     selects.append(
         f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {status} = %s AND {kind} IN ({placeholders}) "  # noqa: S608
-        f"AND {deadline} < %s LIMIT %s) c)"
+        f"AND {deadline} < %s {not_mine} LIMIT %s) c)"
     )
-    params += [ReviewStatus.OPEN, *kinds, now, cap]
+    params += [ReviewStatus.OPEN, *kinds, now, *not_mine_params, cap]
     selects.append(
         f"(SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE {status} = %s AND {claimed_by} = %s "  # noqa: S608
-        f"AND {claimed_until} > %s LIMIT %s) c)"
+        f"AND {claimed_until} > %s {not_mine} LIMIT %s) c)"
     )
-    params += [ReviewStatus.OPEN, user.pk, now, cap]
+    params += [ReviewStatus.OPEN, user.pk, now, *not_mine_params, cap]
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(selects), params)
         row = cursor.fetchone()
@@ -367,12 +416,12 @@ def queue_counts(user, kinds: list[str]) -> dict:
 def queue_list(user, kinds: list[str], filters: QueueFilters, *, limit: int | None = None) -> list:
     """R12.1: open items the person decides, highest priority first, then the nearest deadline, with the
     group, the member concerned and the claim's holder read in the same query (the page's query count does
-    not grow with the queue)."""
+    not grow with the queue). Never an item about the person (``matters_about``)."""
     from moderation import queue, rules
 
     limit = limit or rules.queue_page_size()
     now = timezone.now()
-    items = _open_items()
+    items = _open_items().exclude(matters_about(user))
     if filters.kind:
         items = items.filter(kind=filters.kind if filters.kind in kinds else "")
     elif set(kinds) != set(queue.SOURCES):
@@ -406,11 +455,14 @@ def review_item_get_for_staff(user, pk: int):
 
 
 def review_items_for_staff(user, ids: list[int]) -> list:
-    """The queue items among ``ids`` the reviewer decides (bulk decisions), in the order given."""
+    """The queue items among ``ids`` the reviewer decides (bulk decisions), in the order given; never one
+    about the reviewer (``matters_about``: it does not exist for them, as on its page)."""
     from moderation.models import ReviewItem
 
-    rows = ReviewItem.objects.filter(pk__in=ids, kind__in=policies.queue_kinds_for(user)).select_related(
-        "group", "subject", "claimed_by"
+    rows = (
+        ReviewItem.objects.filter(pk__in=ids, kind__in=policies.queue_kinds_for(user))
+        .exclude(matters_about(user))
+        .select_related("group", "subject", "claimed_by")
     )
     found = {item.pk: item for item in rows}
     return [found[pk] for pk in ids if pk in found]
@@ -505,3 +557,25 @@ def queue_supervisors() -> list:
         .distinct()
         .order_by("pk")
     )
+
+
+def sanction_approvers(sanction: Sanction) -> list:
+    """R11.1-R11.3, four eyes: the active supervisors (``moderation.approve_sanction``, directly or through
+    the "supervisor" role) who may approve or refuse this pending measure: never the one who decided it,
+    nor anyone it concerns."""
+    from django.contrib.auth.models import Permission
+
+    permission = Permission.objects.filter(
+        content_type__app_label="moderation", codename="approve_sanction"
+    ).first()
+    if permission is None:
+        return []
+    candidates = (
+        get_user_model()
+        .objects.filter(Q(groups__permissions=permission) | Q(user_permissions=permission))
+        .filter(is_active=True, is_staff=True)
+        .exclude(pk=sanction.decided_by_id)
+        .distinct()
+        .order_by("pk")
+    )
+    return [user for user in candidates if policies.can_approve_sanction(user, sanction)]

@@ -24,7 +24,15 @@ from credit import services as credit_services
 from credit.models import CreditReason
 from groups import selectors as group_selectors
 from groups import services as group_services
-from groups.models import GroupRestriction, GroupRestrictionKind, Membership, Message, MessageStatus
+from groups.models import (
+    ChatGroup,
+    GroupRestriction,
+    GroupRestrictionKind,
+    GroupStatus,
+    Membership,
+    Message,
+    MessageStatus,
+)
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.models import AccountRestriction, BlacklistEntry, RestrictionKind
@@ -615,7 +623,27 @@ def sanction_issue(
                 "needs_approval": needs_approval,
             },
         )
+        if needs_approval:
+            _tell_approvers(actor, sanction)
     return sanction
+
+
+def _tell_approvers(actor: Actor, sanction: Sanction) -> None:
+    """Four eyes: the supervisors who may approve or refuse a pending measure (never the one who decided
+    it, nor anyone it concerns) are told that it waits for them."""
+    if sanction.target_user_id is not None:
+        on = sanction.target_user.display_name
+    else:
+        on = f"{sanction.target_group.name} · {sanction.target_group.code}"
+    context = {
+        "sanction": sanction.pk,
+        "what": _message_id(SanctionKind(sanction.kind).label),
+        "reason": _message_id(Reason(sanction.category).label),
+        "on": on[:100],
+        "decider": actor.user.display_name if actor.user is not None else "",
+    }
+    for supervisor in selectors.sanction_approvers(sanction):
+        notify(actor=actor, recipient=supervisor, kind="moderation.sanction_pending", context=context)
 
 
 def _audit_facts(sanction: Sanction) -> dict:
@@ -655,6 +683,9 @@ def _take_effect(actor: Actor, sanction: Sanction) -> None:
     group_kind = GROUP_RESTRICTIONS.get(kind)
     if kind == SanctionKind.BLACKLIST and sanction.blacklist_role == BlacklistTarget.GROUP:
         group_kind = GroupRestrictionKind.CLOSED
+    if group_kind == GroupRestrictionKind.CLOSED:
+        # What the closure found (active, or still waiting for its creation review): a reversal restores it.
+        effect["group_status_before"] = _group_status(sanction.target_group)
     if group_kind is not None:
         restriction = group_services.group_restriction_add(
             actor=system,
@@ -953,7 +984,14 @@ def _reverse(actor: Actor, sanction: Sanction, note: str) -> None:
     if "group_restriction" in effect:
         restriction = GroupRestriction.objects.filter(pk=effect["group_restriction"]).first()
         if restriction is not None:
-            group_services.group_restriction_lift(actor=system, restriction=restriction, reason=note)
+            reopen_as = _status_before_closure(sanction)
+            group_services.group_restriction_lift(
+                actor=system, restriction=restriction, reason=note, reopen_as=reopen_as
+            )
+            group = sanction.target_group
+            if reopen_as == GroupStatus.PENDING_REVIEW and _group_status(group) == reopen_as:
+                # R8.4: reopened still waiting for its creation review: back in the review queue at once.
+                review_item_open(actor=actor, kind=ReviewKind.GROUP_REQUEST, obj=group)
     if "credit_source" in effect:
         credit_services.credit_penalty_reverse(
             actor=system, user=sanction.target_user, source_ref=effect["credit_source"], note=note[:300]
@@ -962,6 +1000,35 @@ def _reverse(actor: Actor, sanction: Sanction, note: str) -> None:
     sanction.status, sanction.ended_at = SanctionStatus.REVERSED, now
     sanction.report_data = {**(sanction.report_data or {}), "reversed_at": now.isoformat()}
     sanction.save(update_fields=["status", "ended_at", "report_data"])
+
+
+def _group_status(group) -> str:
+    """The group's status as it is now in the database (the object at hand may be older)."""
+    return ChatGroup.objects.filter(pk=group.pk).values_list("status", flat=True).first() or ""
+
+
+def _status_before_closure(sanction: Sanction) -> str:
+    """The status a group closed by this measure goes back to when it is reversed: what the closure found
+    (recorded when it took effect), or, when another measure had closed the group already, what that one
+    found. Active when nothing was recorded (measures taken before it was)."""
+    reopenable = (GroupStatus.ACTIVE, GroupStatus.PENDING_REVIEW)
+    found = (sanction.effect or {}).get("group_status_before")
+    if found in reopenable or sanction.target_group_id is None:
+        return found or GroupStatus.ACTIVE
+    if found == GroupStatus.CLOSED:
+        earlier = (
+            Sanction.objects.filter(
+                target_group_id=sanction.target_group_id, starts_at__lte=sanction.starts_at
+            )
+            .exclude(pk=sanction.pk)
+            .order_by("-starts_at", "-pk")
+            .values_list("effect", flat=True)
+        )
+        for effect in earlier:
+            before = (effect or {}).get("group_status_before")
+            if before in reopenable:
+                return before
+    return GroupStatus.ACTIVE
 
 
 def appeal_decide(*, actor: Actor, appeal: Appeal, uphold: bool, note: str = "") -> Appeal:
@@ -1197,11 +1264,11 @@ def _claim_free(queryset, now):
 
 def review_claim_next(*, actor: Actor, kinds: list[str] | None = None) -> ReviewItem | None:
     """R12.1: hand the reviewer the most urgent open item they may decide (highest priority, then the
-    nearest deadline) that nobody holds, never one about themselves, and hold it for them for
-    ``MODERATION_QUEUE_CLAIM_MINUTES``. Two reviewers at once never get the same item: on PostgreSQL the
-    candidate row is locked with ``SKIP LOCKED`` (a concurrent claimer takes the next one instead of
-    waiting); elsewhere a conditional update claims it only if it is still free, and the next candidate is
-    tried otherwise. None when nothing is left."""
+    nearest deadline) that nobody holds, never one about themselves or a group they run, and hold it for
+    them for ``MODERATION_QUEUE_CLAIM_MINUTES``. Two reviewers at once never get the same item: on
+    PostgreSQL the candidate row is locked with ``SKIP LOCKED`` (a concurrent claimer takes the next one
+    instead of waiting); elsewhere a conditional update claims it only if it is still free, and the next
+    candidate is tried otherwise. None when nothing is left."""
     policies.require_work_queue(actor.user)
     allowed = policies.queue_kinds_for(actor.user)
     kinds = [kind for kind in (kinds or allowed) if kind in allowed]
@@ -1210,7 +1277,7 @@ def review_claim_next(*, actor: Actor, kinds: list[str] | None = None) -> Review
     now = timezone.now()
     candidates = (
         _claim_free(ReviewItem.objects.filter(status=ReviewStatus.OPEN, kind__in=kinds), now)
-        .exclude(subject_id=actor.user_id)
+        .exclude(selectors.matters_about(actor.user))
         .order_by("-priority", "deadline", "pk")
     )
     fields = _claim_fields(actor, now)

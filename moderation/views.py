@@ -19,9 +19,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from common.actors import Actor
 from common.policies import PolicyDenied
 from groups import selectors as group_selectors
-from moderation import policies, selectors, services
+from moderation import policies, queue, selectors, services
 from moderation.forms import CaseCloseForm, ComplaintForm
-from moderation.models import TargetKind
+from moderation.models import CaseResolution, ReviewKind, ReviewStatus, TargetKind
 
 FRIENDLY_REFUSALS = {"already_reported": 200, "rate_limited": 429}
 
@@ -127,29 +127,80 @@ def manage_reports(request, code):
 def case_list(request):
     """Open cases, highest priority first (a minimal list; the review queue proper comes later)."""
     policies.require_decide_case(request.user)
-    return render(request, "moderation/case_list.html", {"cases": selectors.case_list_open()})
+    return render(
+        request, "moderation/case_list.html", {"cases": selectors.case_list_open(viewer=request.user)}
+    )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def case_detail(request, pk):
-    """R12.1: a case with its complaints and frozen evidence; close it with an outcome the reporters are
-    told."""
+    """R12.1: a case with its complaints and frozen evidence; decide it with the review queue's decisions
+    (upheld, upheld with the message removed, dismissed) and an outcome the reporters are told. The
+    resolution counts toward the reporters' accuracy, as a decision in the queue does; while the case
+    waits in the queue the decision goes through its item (a reviewer's claim is respected)."""
     actor = Actor.from_request(request)
     case = selectors.case_get_for_staff(actor, pk)
-    form = CaseCloseForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.case_close(actor=actor, case=case, outcome=form.cleaned_data["outcome"])
-        except PolicyDenied as exc:
-            messages.error(request, exc.message)
-        except ValidationError as exc:
-            form.add_error("outcome", exc)
-        else:
-            messages.success(request, _("The case is closed and its reporters have been told the outcome."))
-            return redirect("case-detail", pk=case.pk)
+    item = selectors.case_review_item(case)
+    offered = [c for c in queue.get(ReviewKind.CASE).choices if c.applies_to(case)]
+    form = CaseCloseForm(request.POST or None, decisions=[(c.code, c.label) for c in offered])
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            decision, outcome = form.cleaned_data["decision"], form.cleaned_data["outcome"]
+            try:
+                _case_decide(actor, case, item, decision, outcome)
+            except PolicyDenied as exc:
+                messages.error(request, exc.message)
+                return redirect("case-detail", pk=case.pk)
+            except ValidationError as exc:
+                form.add_error("outcome", exc)
+            else:
+                messages.success(
+                    request, _("The case is closed and its reporters have been told the outcome.")
+                )
+                return redirect("case-detail", pk=case.pk)
     return render(
         request,
         "moderation/case_detail.html",
-        {"case": case, "complaints": selectors.case_complaints(case), "form": form},
+        {
+            "case": case,
+            "complaints": selectors.case_complaints(case),
+            "form": form,
+            "item": item,
+            "decisions": _decisions(form, offered),
+        },
+        status=status,
     )
+
+
+def _case_decide(actor, case, item, decision: str, outcome: str) -> None:
+    """The queue's decision on the case: through its open item when it has one (claims respected, the item
+    recorded as decided), else by closing the case with the same resolution."""
+    if item is not None and item.status == ReviewStatus.OPEN:
+        services.review_item_decide(actor=actor, item=item, decision=decision, note=outcome)
+        return
+    services.case_close(
+        actor=actor,
+        case=case,
+        outcome=outcome,
+        resolution=CaseResolution.DISMISSED if decision == "dismiss" else CaseResolution.UPHELD,
+        remove_message=decision == "remove",
+    )
+
+
+def _decisions(form: CaseCloseForm, offered) -> list[dict]:
+    """One small form per decision, as on the queue's item page: its outcome pre-filled (or as posted)."""
+    posted = form.data.get("decision") if form.is_bound else None
+    rows = []
+    for choice in offered:
+        mine = posted == choice.code
+        rows.append(
+            {
+                "choice": choice,
+                "note": form.data.get("outcome", "") if mine else _(choice.default_note),
+                "errors": form.errors.get("outcome", []) if mine else [],
+            }
+        )
+    return rows

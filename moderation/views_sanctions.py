@@ -15,6 +15,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,6 +31,7 @@ from moderation.forms_sanctions import (
     DecisionForm,
     SanctionFilterForm,
     SanctionForm,
+    fields_by_kind,
 )
 from moderation.models import (
     GROUP_SANCTIONS,
@@ -107,13 +110,31 @@ def ladder_defaults(targets: dict) -> tuple[dict, list[dict]]:
     return mapping, rows
 
 
-def measures_context(case: Case, form: SanctionForm | None = None) -> dict:
+NEXT_MAX = 2000
+
+
+def local_next(target) -> str:
+    """Where to go after a measure: a local address only (a path on this site, never another host or
+    scheme), else ""."""
+    if not isinstance(target, str) or not target or len(target) > NEXT_MAX:
+        return ""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return ""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return ""
+    return target if url_has_allowed_host_and_scheme(target, allowed_hosts=set()) else ""
+
+
+def measures_context(case: Case, form: SanctionForm | None = None, next_url: str = "") -> dict:
     targets = case_targets(case)
     mapping, rows = ladder_defaults(targets)
     subject = case.subject
     return {
         "case": case,
-        "measures_form": form or SanctionForm(targets=[(k, v[0]) for k, v in targets.items()]),
+        "measures_form": form
+        or SanctionForm(targets=[(k, v[0]) for k, v in targets.items()], initial={"category": case.category}),
+        "fields_json": json.dumps(fields_by_kind()),
+        "next_url": next_url,
         "ladder_json": json.dumps(mapping),
         "ladder_rows": rows,
         "history_days": ladder.history_days(),
@@ -128,7 +149,8 @@ def measures_context(case: Case, form: SanctionForm | None = None) -> dict:
 def case_measures(request, pk):
     """R11.1-R11.3: decide a measure from a case (on its group, the member reported, or the owner); the
     duration starts from the escalation ladder. Closures, blacklisting and permanent measures wait for a
-    supervisor."""
+    supervisor. ``next`` (a local address only: the queue's item page of the case) is where it returns;
+    otherwise the case page."""
     actor = Actor.from_request(request)
     policies.require_issue_sanction(request.user)
     case = Case.objects.select_related("group", "subject").filter(pk=pk).first()
@@ -136,6 +158,7 @@ def case_measures(request, pk):
         raise Http404
     targets = case_targets(case)
     form = SanctionForm(request.POST or None, targets=[(k, v[0]) for k, v in targets.items()])
+    next_url = local_next(request.POST.get("next") or request.GET.get("next"))
     status = 200
     if request.method == "POST":
         status = 400
@@ -166,8 +189,13 @@ def case_measures(request, pk):
                     )
                 else:
                     messages.success(request, _("The measure is in force; those affected have been told."))
-                return redirect("case-detail", pk=case.pk)
-    return render(request, "moderation/case_measures.html", measures_context(case, form), status=status)
+                return redirect(next_url or reverse("case-detail", args=[case.pk]))
+    return render(
+        request,
+        "moderation/case_measures.html",
+        measures_context(case, form, next_url=next_url),
+        status=status,
+    )
 
 
 def _role_for(kind: str, group) -> str:

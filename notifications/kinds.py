@@ -294,6 +294,19 @@ register(
     )
 )
 
+# R11.1-R11.3, four eyes: the supervisors who may approve a closure, a blacklisting or a permanent measure
+# are told that it waits for them (moderation's sanction_issue).
+register(
+    Kind(
+        "moderation.sanction_pending",
+        _("A measure waits for your approval: {what}"),
+        _("On {on}, by {decider}. Reason: {reason}. It does nothing until a second person approves it."),
+        link="/compliance/sanctions/{sanction}/",
+        severity="warning",
+        required=True,
+        translate=("what", "reason"),
+    )
+)
 # R12.1: supervisors are told when review items pass their deadline (moderation's escalation job).
 register(
     Kind(

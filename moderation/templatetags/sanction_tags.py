@@ -1,5 +1,6 @@
 """The measures panel of a compliance case (R11.1-R11.3): the form, the ladder's defaults, the measures
-already taken from the case and the target's penalty history. Shown to staff who may issue sanctions."""
+already taken from the case and the target's penalty history. Shown to staff who may issue sanctions, on
+the case page and on the review queue's item page of the case."""
 
 from django import template
 
@@ -9,8 +10,10 @@ register = template.Library()
 
 
 @register.inclusion_tag("moderation/_measures.html", takes_context=True)
-def case_measures_panel(context, case):
-    from moderation.views_sanctions import measures_context  # the panel is the measures page's own part
+def case_measures_panel(context, case, next_url: str = "", compact: bool = False):
+    """``next_url``: where a measure issued from the panel returns (a local address: the queue's item page
+    that shows it); ``compact`` leaves the penalty history out where the page shows its own."""
+    from moderation.views_sanctions import local_next, measures_context  # the measures page's own part
 
     request = context.get("request")
     user = getattr(request, "user", None)
@@ -20,5 +23,6 @@ def case_measures_panel(context, case):
         "shown": True,
         "request": request,
         "csrf_token": context.get("csrf_token"),
-        **measures_context(case),
+        "compact": compact,
+        **measures_context(case, next_url=local_next(next_url)),
     }

@@ -1,5 +1,6 @@
 """R12.1, R11.1, R5.1 in the browser: a member reports a message from its menu in the chat, a reviewer
-claims the case from the review queue and suspends posting in the group for a day, the members see the
+opens the review queue from the header's staff menu, claims the case and, on the queue item itself,
+suspends posting in the group for a day and then upholds the case, the members see the
 suspension and their sends are refused, and the reporter sees the outcome under "My reports". Then a
 supervisor broadcasts a system notice, which an open chat page shows at once and drops when it ends.
 
@@ -42,6 +43,23 @@ def open_chat(page, live_url):
     wait_for_socket(page)
 
 
+def staff_link(page, name: str):
+    """A link of the header's staff menu (a <details>): opened first if it is closed."""
+    menu = page.locator("#staff-menu")
+    if not menu.evaluate("menu => menu.open"):
+        menu.locator("summary").click()
+    return menu.get_by_role("link", name=name, exact=True)
+
+
+def shoot_header(page, name: str):
+    """The header with the staff menu open, on a desktop and on a phone (the top of the page)."""
+    size = page.viewport_size
+    for suffix, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{suffix}.png"))
+    page.set_viewport_size(size)
+
+
 def shoot_both(page, name: str):
     """The page as it is now, on a desktop and on a phone (whole page), then back to the desktop size."""
     size = page.viewport_size
@@ -63,6 +81,8 @@ def test_report_claim_suspend_posting_and_the_reporter_sees_the_outcome(browser,
     send(author, AD)
     expect(author.locator("#messages li.msg.mine[data-seq]", has_text=AD)).to_be_visible()
     reporter = sign_in(reporter_context, live_url, "hanmeimei")
+    expect(reporter.locator("#staff-menu")).to_have_count(0)  # members' header: their links only
+    shoot_header(reporter, "moderation-header-member")
     open_chat(reporter, live_url)
     reported = reporter.locator("#messages li.msg[data-seq]", has_text=AD)
     reported.get_by_label("消息操作").click()
@@ -77,9 +97,26 @@ def test_report_claim_suspend_posting_and_the_reporter_sees_the_outcome(browser,
     reporter.get_by_role("link", name="我的举报").first.click()
     expect(reporter.locator(".report-item").first).to_contain_text("处理中")
 
-    # The reviewer claims the next case from the queue and opens it.
+    # The reviewer's header: members' links as they are, the compliance pages in one menu, which opens and
+    # closes from the keyboard too.
     reviewer = sign_in(reviewer_context, live_url, "reviewer")
-    reviewer.get_by_role("navigation").get_by_role("link", name="审核队列").click()
+    nav = reviewer.get_by_role("navigation").first
+    for name in ("我的群组", "我的信用", "我的举报", "我的处置"):
+        expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
+    menu = reviewer.locator("#staff-menu")
+    expect(menu.get_by_role("link", name="审核队列")).to_be_hidden()
+    shoot_header(reviewer, "moderation-header-menu-closed")
+    menu.locator("summary").focus()
+    reviewer.keyboard.press("Enter")
+    expect(menu.get_by_role("link", name="审核队列")).to_be_visible()
+    expect(menu.get_by_role("link", name="举报案件")).to_be_visible()
+    shoot_header(reviewer, "moderation-header-menu")
+    reviewer.keyboard.press("Escape")
+    expect(menu.get_by_role("link", name="审核队列")).to_be_hidden()
+    expect(menu.locator("summary")).to_be_focused()
+
+    # The reviewer claims the next case from the queue and opens it.
+    staff_link(reviewer, "审核队列").click()
     expect(reviewer.get_by_role("heading", name="审核队列")).to_be_visible()
     reviewer.get_by_role("navigation", name="事项类型").get_by_role(
         "link", name=re.compile(r"^举报\s*\d")
@@ -93,11 +130,16 @@ def test_report_claim_suspend_posting_and_the_reporter_sees_the_outcome(browser,
     expect(reviewer.locator("main")).to_contain_text("诈骗、垃圾广告、流量造假")
     shoot_both(reviewer, "moderation-queue-item")
 
-    # On the case page: posting suspended in the group for a day.
-    reviewer.get_by_role("link", name="打开案件页面").click()
-    expect(reviewer).to_have_url(re.compile(r"/compliance/cases/\d+/$"))
+    # On the queue item itself: posting suspended in the group for a day. The form shows only the fields
+    # of the chosen measure.
     measures = reviewer.locator("form.measures-form")
+    measures.get_by_label("处置措施").select_option(label="扣减信用分")
+    expect(measures.get_by_label("扣减信用分（仅限扣分）")).to_be_visible()
+    expect(measures.get_by_label("期限（小时）")).to_be_hidden()
     measures.get_by_label("处置措施").select_option(label="暂停群内发言")
+    expect(measures.get_by_label("扣减信用分（仅限扣分）")).to_be_hidden()
+    expect(measures.get_by_label("永久（须主管批准）")).to_be_hidden()
+    expect(measures.get_by_label("列入身份（仅限列入黑名单）")).to_be_hidden()
     measures.get_by_label("对象").select_option(value="group")  # "群组 小区邻里（code）"
     measures.get_by_label("原因", exact=True).select_option(label="诈骗、垃圾广告、流量造假")
     measures.get_by_label("期限（小时）").fill("24")
@@ -106,10 +148,10 @@ def test_report_claim_suspend_posting_and_the_reporter_sees_the_outcome(browser,
     shoot_both(reviewer, "moderation-measures-form")
     measures.get_by_role("button", name="作出处置").click()
     expect(reviewer.locator(".flash .flash-success")).to_be_visible()
+    expect(reviewer).to_have_url(item_url)  # back on the queue item, to decide it
     expect(reviewer.locator("#measures")).to_contain_text("暂停群内发言")
 
-    # Back on the queue item: uphold and close the case with its outcome, which the reporter is told.
-    reviewer.goto(item_url)
+    # Still on the queue item: uphold and close the case with its outcome, which the reporter is told.
     expect(reviewer.locator(".rq-history")).to_contain_text("暂停群内发言")  # the target's penalty history
     reviewer.locator(".rq-history").screenshot(
         path=str(SCREENSHOTS / "moderation-queue-item-history-desktop.png")
@@ -123,7 +165,7 @@ def test_report_claim_suspend_posting_and_the_reporter_sees_the_outcome(browser,
     expect(reviewer.locator(".flash .flash-success")).to_be_visible()
 
     # The sanctions, as compliance staff see them.
-    reviewer.get_by_role("navigation").get_by_role("link", name="处置", exact=True).click()
+    staff_link(reviewer, "处置").click()
     row = reviewer.locator("main tbody tr", has_text="暂停群内发言").first
     expect(row).to_contain_text(GROUP)
     expect(row).to_contain_text("生效")
@@ -181,7 +223,7 @@ def test_a_system_notice_shows_live_on_an_open_chat_page_and_goes_when_ended(bro
     expect(notices).to_be_hidden()
 
     supervisor = sign_in(supervisor_context, live_url, "supervisor")
-    supervisor.get_by_role("navigation").get_by_role("link", name="应急").click()
+    staff_link(supervisor, "应急").click()
     expect(supervisor.get_by_role("heading", name="应急措施", exact=True)).to_be_visible()
     supervisor.get_by_label("处置措施").select_option(label="发布系统公告")
     ends = datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(hours=2)

@@ -181,10 +181,12 @@ def test_case_page_r12_1_staff_see_the_evidence_and_close(client, group, message
     assert f"/compliance/cases/{case.pk}/" in client.get(reverse("case-list")).content.decode()
     page = client.get(reverse("case-detail", kwargs={"pk": case.pk})).content.decode()
     assert "你这个骗子，快转账" in page and "之前1" in page and "之后0" in page and "王小明" in page
-    response = client.post(reverse("case-detail", kwargs={"pk": case.pk}), {"outcome": "已删除，已警告"})
+    response = client.post(
+        reverse("case-detail", kwargs={"pk": case.pk}), {"decision": "uphold", "outcome": "已删除，已警告"}
+    )
     assert response.status_code == 302
     case.refresh_from_db()
-    assert (case.status, case.outcome) == ("closed", "已删除，已警告")
+    assert (case.status, case.outcome, case.resolution) == ("closed", "已删除，已警告", "upheld")
     told = Notification.objects.get(recipient=reporter, kind="moderation.complaint_decided")
     assert told.context["outcome"] == "已删除，已警告"
 

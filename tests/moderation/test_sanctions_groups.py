@@ -175,7 +175,9 @@ def test_r11_1_closure_waits_for_a_supervisor_and_does_nothing_before(reviewer, 
     assert sanction.status == SanctionStatus.PENDING and sanction.needs_approval
     group.refresh_from_db()
     assert group.status == GroupStatus.ACTIVE and not GroupRestriction.objects.exists()
-    assert not Notification.objects.filter(kind__startswith="moderation.sanction").exists()
+    # Nobody concerned is told yet; only the supervisor, that it waits for approval.
+    told = Notification.objects.filter(kind__startswith="moderation.sanction")
+    assert [(n.kind, n.recipient) for n in told] == [("moderation.sanction_pending", supervisor)]
     with pytest.raises(PolicyDenied) as refused:  # four eyes: not the one who decided it
         services.sanction_decide(actor=actor_for(reviewer), sanction=sanction, approve=True)
     assert refused.value.code == "not_supervisor"
