@@ -157,7 +157,11 @@ class FanoutInbox:
         if self.pump is not None:
             self.pump.cancel()
             self.pump = None
-            asyncio.get_running_loop().create_task(self.close(code=CLOSE_RESUME))
+            asyncio.get_running_loop().create_task(self._close_quietly(CLOSE_RESUME))
+
+    async def _close_quietly(self, code: int) -> None:
+        with contextlib.suppress(OSError):  # the client may have gone already
+            await self.close(code=code)
 
     async def _drain_inbox(self) -> None:
         inbox = self.inbox
@@ -165,7 +169,11 @@ class FanoutInbox:
             event = await inbox.get()
             try:
                 await self.dispatch(event)
-            except Exception:  # a closed socket, or one bad event: the client resumes on reconnect
+            except OSError:  # the client has gone (uvicorn's ClientDisconnected): nothing to close
+                log.debug("chat event not delivered: the client has gone")
+                self.pump = None
+                return
+            except Exception:  # one bad event: the client resumes on reconnect
                 log.warning("chat event not delivered; closing the socket", exc_info=True)
                 self.fanout_lost()
                 return
