@@ -477,10 +477,26 @@ def verification_submit(
     id_hash = crypto.lookup_hash(number.value, context=ID_CONTEXT)
     _refuse_blacklisted(actor, id_hash, user=actor.user)
     verifier = _verifier()
+    try:
+        return _verification_record(actor, name, number, id_hash, verifier, notice)
+    except _ListedMeanwhile:  # outside the rolled-back transaction, so that the refusal is audited
+        _refuse_blacklisted(actor, id_hash, user=actor.user)
+        raise
+
+
+class _ListedMeanwhile(Exception):
+    """The identity was blacklisted between the first check and taking its lock."""
+
+
+def _verification_record(actor: Actor, name, number, id_hash: str, verifier, notice) -> IdentityVerification:
     now = timezone.now()
     user_id = actor.user.pk
     with transaction.atomic():
         _lock_identity(id_hash)
+        # R11.3: again under the identity's lock: another account of the person, blacklisted before it was
+        # verified, may have just verified and given its entry this identity.
+        if selectors.blacklist_active_for_hash(id_hash) is not None:
+            raise _ListedMeanwhile
         _check_id_limit(id_hash, actor.user)
         under_14 = number.age_on(timezone.localdate()) < settings.IDENTITY_GUARDIAN_AGE
         if under_14:

@@ -225,3 +225,29 @@ def test_r11_3_an_ended_listing_does_not_take_the_identity(reviewer, supervisor,
     entry.refresh_from_db()
     assert entry.id_hash == ""
     assert _submit(_account("other")).status == VerificationStatus.VERIFIED
+
+
+def test_r11_3_an_identity_listed_while_another_account_verifies_is_refused_under_its_lock(
+    reviewer, supervisor, monkeypatch
+):
+    """The race: a second account of the person passes the first check; before it takes the identity's
+    lock, the listed account verifies with the same identity and its entry takes the hash. The second
+    account is refused under the lock, and the refusal is audited."""
+    listed = _account("listed")
+    _blacklist(reviewer, supervisor, listed)
+    newcomer = _account("newcomer")
+    real_verifier = identity_services._verifier
+
+    def listed_account_verifies_meanwhile():
+        monkeypatch.setattr(identity_services, "_verifier", real_verifier)
+        assert _submit(listed).status == VerificationStatus.VERIFIED
+        return real_verifier()
+
+    monkeypatch.setattr(identity_services, "_verifier", listed_account_verifies_meanwhile)
+    with pytest.raises(PolicyDenied) as refused:
+        _submit(newcomer)
+    assert refused.value.code == "blacklisted"
+    assert not IdentityVerification.objects.filter(user=newcomer, status=VerificationStatus.VERIFIED).exists()
+    assert AuditEvent.objects.filter(
+        event_type="identity.verification_refused_blacklisted", target_id=str(newcomer.pk)
+    ).exists()
