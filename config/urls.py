@@ -26,6 +26,7 @@ urlpatterns = [
     path("compliance/", include(credit_urls.compliance_urlpatterns)),
     path("compliance/", include(groups_urls.compliance_urlpatterns)),
     path("compliance/", include(moderation_urls.compliance_urlpatterns)),
+    path("compliance/", include("reports.urls")),
     path("api/", include("groups.api_urls")),
     path("api/", include(moderation_urls.api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

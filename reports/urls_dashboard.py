@@ -1,0 +1,3 @@
+"""Routes of the dashboard (issue 12)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of the filing (issue 12)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of the register (issue 12)."""
+
+urlpatterns: list = []
