@@ -242,6 +242,8 @@ CELERY_BEAT_SCHEDULE = {  # installed into django-celery-beat, where staff can c
     "review-queue-escalate": {"task": "moderation.review_queue_escalate", "schedule": 300.0},
     "sanctions-expire": {"task": "moderation.sanctions_expire", "schedule": 300.0},  # idempotent
     "sanction-rechecks": {"task": "moderation.sanction_rechecks", "schedule": 900.0},  # once per warning
+    # R11.4: regulator reports are generated (idempotent) and the due ones delivered, retried with backoff.
+    "regulator-reports": {"task": "reports.reports_generate_and_deliver", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {
@@ -265,6 +267,17 @@ SPECTACULAR_SETTINGS = {
         "SanctionKindEnum": "moderation.models.SanctionKind",
     },
 }
+
+# Regulator reports (R11.4): signing keys "kid:secret,..." (the first signs; all verify), the directory
+# drop (default delivery) or an HTTPS endpoint, the endpoint's timeout and the retry backoff.
+REPORTS_SIGNING_KEYS = env.str(
+    "REPORTS_SIGNING_KEYS", default="" if PRODUCTION else "dev-1:development-only-report-signing-key"
+)
+REPORTS_DROP_DIR = env.str("REPORTS_DROP_DIR", default=str(BASE_DIR / "var" / "reports"))
+REPORTS_ENDPOINT_URL = env.str("REPORTS_ENDPOINT_URL", default="")
+REPORTS_HTTP_TIMEOUT = env.float("REPORTS_HTTP_TIMEOUT", default=10.0)
+REPORTS_RETRY_BASE_SECONDS = env.int("REPORTS_RETRY_BASE_SECONDS", default=60)
+REPORTS_RETRY_MAX_SECONDS = env.int("REPORTS_RETRY_MAX_SECONDS", default=6 * 3600)
 
 # Identity (R6.1-R6.3): verifier backend, accounts per ID number, SMS codes and login throttling.
 IDENTITY_VERIFIER = env.str("IDENTITY_VERIFIER", default="fake")  # fake | staff | result_only
@@ -330,6 +343,8 @@ CHAT_MESSAGE_MAX_LENGTH = env.int("CHAT_MESSAGE_MAX_LENGTH", default=2000)
 CHAT_HISTORY_PAGE_MAX = env.int("CHAT_HISTORY_PAGE_MAX", default=200)
 # R5.1: the longest an emergency measure may be declared for (a longer one is declared again).
 EMERGENCY_MAX_DAYS = env.int("EMERGENCY_MAX_DAYS", default=30)
+# R7.2: the operator named on the filing document (a placeholder asks for it while empty).
+FILING_OPERATOR_NAME = env.str("FILING_OPERATOR_NAME", default="")
 # Events waiting for one socket before it is closed (its client stopped reading; it resumes on reconnect).
 CHAT_SOCKET_BACKLOG = env.int("CHAT_SOCKET_BACKLOG", default=2000)
 # Threads per server process doing the database work of chat sends, each with its own connection (SQLite

@@ -579,3 +579,45 @@ def sanction_approvers(sanction: Sanction) -> list:
         .order_by("pk")
     )
     return [user for user in candidates if policies.can_approve_sanction(user, sanction)]
+
+
+# --- the rules in force, for the filing document (R7.2) -------------------------------------------------
+
+
+def sanction_rules_in_force(kinds) -> dict:
+    """R7.2: the sanction rules as configured now, for ``kinds`` (sanction kinds): for each, the default
+    hours by escalation step (None: permanent), the hours a reviewer may choose and whether it may be
+    permanent; the credit points by step for the untimed kinds; the history and appeal windows."""
+    from django.conf import settings
+
+    ladders = ladder._merged("MODERATION_SANCTION_LADDER", ladder.LADDER)
+    out = {}
+    for kind in kinds:
+        if kind in ladder.UNTIMED_KINDS:
+            steps = range(len(getattr(settings, "MODERATION_SANCTION_CREDIT_POINTS", ladder.CREDIT_POINTS)))
+            out[kind] = {
+                "points": [ladder.default_points(step) for step in steps],
+                "max": ladder.points_max(),
+            }
+            continue
+        steps = range(len(ladders.get(kind) or [None]))
+        out[kind] = {
+            "hours": [ladder.default_hours(kind, step) for step in steps],
+            "limits": ladder.limits(kind),
+            "permanent": ladder.may_be_permanent(kind),
+        }
+    return {
+        "kinds": out,
+        "history_days": ladder.history_days(),
+        "appeal_window_days": ladder.appeal_window_days(),
+    }
+
+
+def deadline_hours_in_force(*, target_kind: str, category: str = "", queue_kind: str = "") -> int:
+    """R7.2, R12.1: hours to handle a case on ``target_kind`` for reason ``category``, or with
+    ``queue_kind`` an item of the review queue of that kind."""
+    from moderation import rules
+
+    if queue_kind:
+        return rules.queue_deadline_hours(queue_kind, category)
+    return rules.case_deadline_hours(target_kind, category)

@@ -31,6 +31,13 @@ def _links(user) -> list[tuple[str, object, bool]]:
         ("emergency-measures", _("Emergency"), staff and has("groups.view_emergencymeasure")),
         ("review-queue", _("Verification review"), has("identity.review_identityverification")),
         ("audit-search", _("Audit"), has("audit.export_auditevent")),
+        ("report-register", _("Regulator reports"), staff and has("reports.view_regulatorreport")),
+        (
+            "filing",
+            _("Filing document"),
+            staff and (has("moderation.approve_sanction") or has("moderation.receive_escalations")),
+        ),
+        ("compliance-dashboard", _("Compliance dashboard"), has("moderation.approve_sanction")),
         ("admin:index", _("Administration"), staff),
     ]
 

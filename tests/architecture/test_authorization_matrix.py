@@ -397,6 +397,17 @@ MATRIX = {
         "admin": 403,
     },
     ("group-manage-log", "GET"): {"anonymous": LOGIN, "non_member": 404, "member": 403, "owner": 200},
+    # reports: filing (R7.2): the filing document and its downloads, for supervisors only.
+    ("filing", "GET"): {**_STAFF_ONLY, "reviewer": 403, "supervisor": 200},
+    ("filing-markdown", "GET"): {**_STAFF_ONLY, "reviewer": 403, "supervisor": 200},
+    ("filing-pdf", "GET"): {**_STAFF_ONLY, "reviewer": 403, "supervisor": 200},
+    # reports: dashboard (issue 12): every requirement's live evidence, for supervisors only.
+    ("compliance-dashboard", "GET"): {**_STAFF_ONLY, "reviewer": 403, "supervisor": 200},
+    # reports: register (R11.4): the review roles see the register and download reports (the world has
+    # none: report 1 is 404); only supervisors redeliver (the policy answers the reviewer before the lookup).
+    ("report-register", "GET"): {**_STAFF_ONLY, "reviewer": 200},
+    ("report-download", "GET"): {**_STAFF_ONLY, "reviewer": 404},
+    ("report-redeliver", "POST"): {**_STAFF_ONLY, "reviewer": 403, "supervisor": 404},
     # The Django admin is for platform staff only; of these roles only the compliance staff are staff (they
     # see the index and the models their permissions allow).
     ("admin:index", "GET"): {**dict.fromkeys(BASE_ROLES, LOGIN), "reviewer": 200},
@@ -547,6 +558,8 @@ def _url(name, group):
         "api-message-file": {"code": group.code},
         "group-search": {"code": group.code},
         "message-recall": {"code": group.code, "seq": 1},
+        "report-download": {"pk": 1, "fmt": "json"},  # reports: register
+        "report-redeliver": {"pk": 1},  # reports: register
     }.get(name, {})
     if name.startswith("group-manage"):  # the owner's pages; a member's row acts on the world's member
         kwargs = {"code": group.code}

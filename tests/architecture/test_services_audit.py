@@ -13,6 +13,7 @@ SERVICE_MODULES = [
     "credit.services",
     "notifications.services",
     "moderation.services",
+    "reports.services",
 ]
 # Bookkeeping that belongs to an action already audited elsewhere.
 AUDITED_ELSEWHERE = {
@@ -27,6 +28,8 @@ AUDITED_ELSEWHERE = {
     "notification_sms_flush": "as notification_sms_deliver",
     "review_item_open": "puts a row in the review queue inside the service that created it, audited there",
     "review_item_settle": "takes a row out of the review queue inside the service that decided it",
+    "reports_deliver_due": "each attempt is audited by report_deliver",
+    "reports_run": "reports_generate and report_deliver audit each report and attempt",
 }
 
 

@@ -1,0 +1,106 @@
+"""Delivery backends of regulator reports (R11.4).
+
+``REPORTS_ENDPOINT_URL`` set: HTTPS POST of the canonical payload with the headers ``Idempotency-Key`` (the
+same on every attempt), ``X-Report-Signature`` ("alg=HMAC-SHA256;kid=...;sig=...") and a timeout
+(``REPORTS_HTTP_TIMEOUT``). A 2xx answer whose JSON body says ``"acknowledged": true`` (or
+``"status": "acknowledged"``) acknowledges the report (its ``receipt`` is kept); any other 2xx delivers it;
+everything else (an error status, a timeout, a refused connection) fails the attempt.
+
+Otherwise the directory drop (``REPORTS_DROP_DIR``): the signed document is written atomically (a temporary
+file in the same directory, flushed, then renamed), one file per idempotency key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from reports import signing
+
+
+@dataclass(frozen=True)
+class Result:
+    ok: bool
+    backend: str
+    acknowledged: bool = False
+    receipt: str = ""
+    error: str = ""
+
+
+def document(report) -> dict:
+    """The signed document: the payload and its signature (the file format of the directory drop)."""
+    return {
+        "payload": report.payload,
+        "signature": {"alg": signing.ALGORITHM, "key_id": report.key_id, "value": report.signature},
+    }
+
+
+def document_bytes(report) -> bytes:
+    return json.dumps(document(report), ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")
+
+
+def deliver(report) -> Result:
+    if settings.REPORTS_ENDPOINT_URL:
+        return _post(report, settings.REPORTS_ENDPOINT_URL)
+    return _drop(report, Path(settings.REPORTS_DROP_DIR))
+
+
+def _drop(report, directory: Path) -> Result:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / f"{report.idempotency_key}.json"
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(document_bytes(report))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        return Result(ok=False, backend="directory", error=f"{type(exc).__name__}: {exc}")
+    return Result(ok=True, backend="directory", receipt=str(target))
+
+
+def _post(report, url: str) -> Result:
+    if not url.lower().startswith(("https://", "http://")):  # never file: or other schemes
+        return Result(ok=False, backend="https", error="REPORTS_ENDPOINT_URL must be an https:// address")
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
+        url,
+        data=signing.canonical(report.payload),
+        method="POST",
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "Idempotency-Key": report.idempotency_key,
+            "X-Report-Signature": signing.header(report.key_id, report.signature),
+            "X-Report-Format-Version": report.format_version,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.REPORTS_HTTP_TIMEOUT) as response:  # noqa: S310
+            status, body = response.status, response.read(65536)
+    except urllib.error.HTTPError as exc:
+        return Result(ok=False, backend="https", error=f"HTTP {exc.code}")
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Result(ok=False, backend="https", error=f"{type(exc).__name__}: {reason}")
+    if not 200 <= status < 300:
+        return Result(ok=False, backend="https", error=f"HTTP {status}")
+    try:
+        answer = json.loads(body.decode("utf-8")) if body else {}
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        answer = {}
+    answer = answer if isinstance(answer, dict) else {}
+    acknowledged = answer.get("acknowledged") is True or answer.get("status") == "acknowledged"
+    return Result(
+        ok=True, backend="https", acknowledged=acknowledged, receipt=str(answer.get("receipt", ""))[:200]
+    )

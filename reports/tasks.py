@@ -1,0 +1,13 @@
+"""Periodic regulator report job (Celery beat; schedule ``regulator-reports`` in ``CELERY_BEAT_SCHEDULE``)."""
+
+from celery import shared_task
+
+from common.actors import Actor, Door
+from reports import services
+
+
+@shared_task(name="reports.reports_generate_and_deliver", acks_late=True)
+def reports_generate_and_deliver() -> dict:
+    """R11.4: every five minutes; reports for new measures and closed periods are generated (idempotent),
+    then every due report gets one delivery attempt (a failed one is due again after its backoff)."""
+    return services.reports_run(actor=Actor.system(door=Door.TASK))
