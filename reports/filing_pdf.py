@@ -91,7 +91,7 @@ def filing_pdf(filing: Filing) -> bytes:
         canvas.saveState()
         canvas.setFont(FONT, 8)
         canvas.setFillColor(MUTED)
-        canvas.drawString(MARGIN, 9 * mm, f"{filing.title} · {footer}")
+        canvas.drawString(MARGIN, 9 * mm, f"{filing.title}    {footer}")
         canvas.drawRightString(A4[0] - MARGIN, 9 * mm, str(doc.page))
         canvas.restoreState()
 
