@@ -770,9 +770,4 @@ def requirement_rows(now=None) -> list[Row]:
 
 def requirement_rows_cached() -> list[Row]:
     """The rows, cached for ``CACHE_SECONDS`` per language (pre-aggregation without a table)."""
-    key = CACHE_KEY.format(lang=get_language() or "")
-    rows = cache.get(key)
-    if rows is None:
-        rows = requirement_rows()
-        cache.set(key, rows, CACHE_SECONDS)
-    return rows
+    return cache.get_or_set(CACHE_KEY.format(lang=get_language() or ""), requirement_rows, CACHE_SECONDS)

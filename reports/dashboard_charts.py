@@ -236,9 +236,4 @@ def trend_charts(now=None) -> list[Chart]:
 
 
 def trend_charts_cached() -> list[Chart]:
-    key = CACHE_KEY.format(lang=get_language() or "")
-    charts = cache.get(key)
-    if charts is None:
-        charts = trend_charts()
-        cache.set(key, charts, CACHE_SECONDS)
-    return charts
+    return cache.get_or_set(CACHE_KEY.format(lang=get_language() or ""), trend_charts, CACHE_SECONDS)
