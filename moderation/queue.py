@@ -51,6 +51,7 @@ from django.utils.translation import gettext_noop
 
 from common.actors import Actor
 from common.reasons import Reason
+from groups import policies as group_policies
 from groups import services as group_services
 from groups.models import ChatGroup, GroupStatus, Membership, Message, MessageStatus
 from identity import services as identity_services
@@ -75,9 +76,14 @@ class Choice:
     default_note: str = ""  # a message id, translated when the page pre-fills the note
     bulk: bool = False  # offered for bulk "clear spam" decisions from the list
     applies: Callable[[Any], bool] | None = None  # whether it applies to this row (None: always)
+    allowed: Callable[[Any], bool] | None = None  # whether this person may choose it (None: whoever decides)
 
     def applies_to(self, obj) -> bool:
         return self.applies is None or bool(self.applies(obj))
+
+    def offered_to(self, user, obj) -> bool:
+        """Shown to ``user`` on this row; the service checks again when it is chosen."""
+        return self.applies_to(obj) and (self.allowed is None or bool(self.allowed(user)))
 
 
 @dataclass
@@ -223,6 +229,7 @@ register(
                     "We checked the report: the message broke the rules and was removed."
                 ),
                 bulk=True,
+                allowed=group_policies.can_review_messages,  # the takedown is groups' (R10.1, R12.1)
                 applies=lambda case: (
                     case.kind == TargetKind.MESSAGE
                     and case.message is not None

@@ -142,7 +142,7 @@ def case_detail(request, pk):
     actor = Actor.from_request(request)
     case = selectors.case_get_for_staff(actor, pk)
     item = selectors.case_review_item(case)
-    offered = [c for c in queue.get(ReviewKind.CASE).choices if c.applies_to(case)]
+    offered = [c for c in queue.get(ReviewKind.CASE).choices if c.offered_to(request.user, case)]
     form = CaseCloseForm(request.POST or None, decisions=[(c.code, c.label) for c in offered])
     status = 200
     if request.method == "POST":

@@ -165,7 +165,7 @@ def claim_next(request):
     return redirect("compliance-queue-item", pk=item.pk)
 
 
-def _choices(source, obj) -> list[dict]:
+def _choices(source, obj, user) -> list[dict]:
     return [
         {
             "choice": choice,
@@ -173,7 +173,7 @@ def _choices(source, obj) -> list[dict]:
             "note_label": choice.note_label or _("Note"),
         }
         for choice in source.choices
-        if obj is not None and choice.applies_to(obj)
+        if obj is not None and choice.offered_to(user, obj)
     ]
 
 
@@ -206,7 +206,7 @@ def item_page(request, pk):
             "waiting": waiting,
             "context_template": source.template,
             **(source.context(obj) if obj is not None else {}),
-            "choices": _choices(source, obj) if waiting and item.status == "open" else [],
+            "choices": _choices(source, obj, request.user) if waiting and item.status == "open" else [],
             "refusal": "" if decision else decision.reason,  # why this reviewer cannot decide it now
             "refusal_code": "" if decision else decision.code,
             "claimed_by_me": claimed_by_me,

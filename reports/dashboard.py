@@ -640,20 +640,26 @@ def _r7_2(now, since):
 
 # A report still undelivered after this long shows the row as failing (deliveries retry with backoff).
 REPORT_OVERDUE = timedelta(days=1)
+# A measure without a report after this long means the periodic job (every 5 minutes) is not doing its work.
+REPORT_GENERATION_GRACE = timedelta(minutes=15)
 
 
 def _r11_4(now, since):
     from reports import selectors as report_selectors
 
     counts = report_selectors.register_counts()
+    unreported = report_selectors.measures_not_reported(older_than=REPORT_GENERATION_GRACE)
     age = counts["oldest_undelivered_age_seconds"]
     figures = [
+        (_("Measures without a report"), str(unreported)),
         (_("Waiting for delivery"), str(counts["pending"])),
         (_("Delivered"), str(counts["delivered"])),
         (_("Acknowledged"), str(counts["acknowledged"])),
         (_("Failed, to be retried"), str(counts["failed"])),
         (_("Oldest undelivered"), _hours(timedelta(seconds=age)) if age is not None else "—"),
     ]
+    if unreported:
+        return FAILING, _("Measures that took effect have no report: is the periodic job running?"), figures
     if age is not None and timedelta(seconds=age) > REPORT_OVERDUE:
         return FAILING, _("A report has waited more than a day for delivery."), figures
     if counts["failed"]:

@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +48,35 @@ def document_bytes(report) -> bytes:
 
 
 def deliver(report) -> Result:
-    if settings.REPORTS_ENDPOINT_URL:
-        return _post(report, settings.REPORTS_ENDPOINT_URL)
-    return _drop(report, Path(settings.REPORTS_DROP_DIR))
+    """One attempt; whatever goes wrong (a malformed answer included) is a failed attempt, never an error
+    that would stop the run or the register's redelivery."""
+    backend = "https" if settings.REPORTS_ENDPOINT_URL else "directory"
+    try:
+        if settings.REPORTS_ENDPOINT_URL:
+            return _post(report, settings.REPORTS_ENDPOINT_URL)
+        return _drop(report, Path(settings.REPORTS_DROP_DIR))
+    except Exception as exc:  # e.g. http.client.LineTooLong, BadStatusLine, IncompleteRead
+        return Result(ok=False, backend=backend, error=f"{type(exc).__name__}: {exc}"[:500])
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would turn the POST into a bodyless GET (and send the signature elsewhere): it fails the
+    attempt instead."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def endpoint_allowed(url: str) -> bool:
+    """https only; plain http only to this machine (a local receiver, the tests' fake regulator)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    return parts.scheme == "http" and parts.netloc.rsplit("@", 1)[-1].rsplit(":", 1)[0] in LOOPBACK_HOSTS
 
 
 def _drop(report, directory: Path) -> Result:
@@ -72,7 +99,7 @@ def _drop(report, directory: Path) -> Result:
 
 
 def _post(report, url: str) -> Result:
-    if not url.lower().startswith(("https://", "http://")):  # never file: or other schemes
+    if not endpoint_allowed(url):  # never file:, other schemes, or plain http over the network
         return Result(ok=False, backend="https", error="REPORTS_ENDPOINT_URL must be an https:// address")
     request = urllib.request.Request(  # noqa: S310 (scheme checked above)
         url,
@@ -86,7 +113,7 @@ def _post(report, url: str) -> Result:
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=settings.REPORTS_HTTP_TIMEOUT) as response:  # noqa: S310
+        with _opener.open(request, timeout=settings.REPORTS_HTTP_TIMEOUT) as response:
             status, body = response.status, response.read(65536)
     except urllib.error.HTTPError as exc:
         return Result(ok=False, backend="https", error=f"HTTP {exc.code}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Count
 from django.http import Http404
 from django.utils import timezone
@@ -53,4 +55,16 @@ def reports_due(now=None, *, limit: int = 100):
         RegulatorReport.objects.filter(state__in=UNDELIVERED, next_attempt_at__lte=now).order_by(
             "next_attempt_at", "pk"
         )[:limit]
+    )
+
+
+def measures_not_reported(*, older_than: timedelta) -> int:
+    """R11.4's completeness: measures that took effect (or content taken down) more than ``older_than``
+    ago and still have no report: the periodic job is not running, or generating fails."""
+    from reports import services  # services reads through this module
+
+    before = timezone.now() - older_than
+    return (
+        services._unreported_measures().filter(starts_at__lt=before).count()
+        + services._unreported_takedowns().filter(decided_at__lt=before).count()
     )

@@ -1890,6 +1890,8 @@ ZH = {
     "Last downloaded": "最近下载",
     "The version in force has not been downloaded yet (the configuration changed, or nothing was ever downloaded): download it and file it again.": "现行版本尚未下载（配置已变更，或从未下载）：请下载并重新备案。",
     "The version in force has been downloaded for filing.": "现行版本已下载备案。",
+    "Measures without a report": "尚未生成报告的处置",
+    "Measures that took effect have no report: is the periodic job running?": "已生效的处置尚无报告：定时任务是否在运行？",
 }
 PLURALS = {
     "%(counter)s member then": "当时共 %(counter)s 名成员",

@@ -346,3 +346,25 @@ def test_r12_1_the_case_list_never_shows_a_case_in_a_group_the_viewer_runs(
     assert case in _case_list(client)
     client.force_login(insider)
     assert case not in _case_list(client)
+
+
+def test_r12_1_remove_the_message_is_offered_only_to_staff_who_may_take_it_down(
+    client, group, message, reporter, queue_reviewer
+):
+    """Deciding cases (``moderation.change_case``) without ``groups.review_message``: the queue item and
+    the case page offer uphold and dismiss, not "remove the message" (the takedown would be refused)."""
+    case = _report(reporter, group, message)
+    item = _item(ReviewKind.CASE, case.pk)
+    case_only = UserFactory(username="caseonly", nickname="案件员", is_staff=True)
+    case_only.user_permissions.add(
+        Permission.objects.get(content_type__app_label="moderation", codename="change_case")
+    )
+    for user, offered in ((queue_reviewer, True), (case_only, False)):
+        client.force_login(user)
+        page = client.get(reverse("compliance-queue-item", args=[item.pk]))
+        assert page.status_code == 200
+        codes = {entry["choice"].code for entry in page.context["choices"]}
+        assert ("remove" in codes) is offered and {"uphold", "dismiss"} <= codes
+        case_page = client.get(reverse("case-detail", args=[case.pk]))
+        assert case_page.status_code == 200
+        assert ('value="remove"' in case_page.content.decode()) is offered

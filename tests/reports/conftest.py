@@ -114,6 +114,15 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 step = receiver.script.pop(0) if receiver.script else (200, {"acknowledged": True})
                 receiver.requests.append({"headers": dict(self.headers), "body": body, "step": step})
+                if step == "redirect":  # elsewhere: a client that follows it would GET there without a body
+                    self.send_response(302)
+                    self.send_header("Location", "/landing")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if step == "garbage":  # not HTTP at all
+                    self.wfile.write(b"NOT HTTP" + b"x" * 70000 + b"\r\n\r\n")
+                    return
                 if step == "timeout":
                     time.sleep(1.5)
                     step = (200, {"acknowledged": True})
@@ -133,6 +142,13 @@ class Receiver:
                     self.wfile.write(data)
                 except OSError:
                     pass  # the client gave up (the timeout)
+
+            def do_GET(self):
+                receiver.requests.append({"headers": dict(self.headers), "body": b"", "step": "GET"})
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
 
             def log_message(self, *args):
                 pass

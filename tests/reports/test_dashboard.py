@@ -279,3 +279,24 @@ def test_r7_2_row_asks_for_the_version_in_force_to_be_filed(db):
     audit_record(actor=system, event_type="reports.filing_downloaded", data={"version": filing_version()})
     row = _rows()["R7.2"]
     assert row.status == dashboard.MET and _figure(row, "Version in force") == filing_version()
+
+
+def test_r11_4_row_fails_when_a_measure_has_no_report(db, group, owner):
+    """Nothing in the register is not "met" when a measure took effect and was never reported (the periodic
+    job is not running): the row counts the measures without a report."""
+    from moderation import services as moderation_services
+    from moderation.models import Sanction
+    from tests.moderation.conftest import SANCTION_PERMISSIONS, _compliance_user
+
+    reviewer = _compliance_user("dash-reviewer", "审核员", *SANCTION_PERMISSIONS)
+    sanction = moderation_services.sanction_issue(
+        actor=actor_for(reviewer),
+        kind="group_posting",
+        category="CONDUCT_FRAUD_SPAM",
+        target_group=group,
+        duration_hours=24,
+    )
+    assert _rows()["R11.4"].status == dashboard.MET  # just taken effect: the job has 15 minutes
+    Sanction.objects.filter(pk=sanction.pk).update(starts_at=timezone.now() - timedelta(hours=1))
+    row = _rows()["R11.4"]
+    assert row.status == dashboard.FAILING and _figure(row, "Measures without a report") == "1"

@@ -197,6 +197,40 @@ def test_r11_4_a_2xx_without_acknowledgement_is_delivered(db, measures, receiver
     assert set(RegulatorReport.objects.values_list("state", flat=True)) == {ReportState.DELIVERED}
 
 
+def test_r11_4_a_redirect_or_a_malformed_answer_fails_the_attempt_and_the_run_goes_on(
+    db, measures, receiver_factory
+):
+    """A redirect is never followed (it would become a bodyless GET elsewhere, and look delivered); an
+    answer that is not HTTP fails its attempt; neither stops the run, and both reports stay due."""
+    receiver = receiver_factory(["redirect", "garbage"])
+    services.reports_generate(actor=SYSTEM)
+    keep = list(RegulatorReport.objects.order_by("pk").values_list("pk", flat=True)[:2])
+    RegulatorReport.objects.exclude(pk__in=keep).delete()
+    assert services.reports_deliver_due(actor=SYSTEM) == {"attempted": 2, "delivered": 0, "failed": 2}
+    assert set(RegulatorReport.objects.values_list("state", flat=True)) == {ReportState.FAILED}
+    errors = sorted(RegulatorReport.objects.values_list("last_error", flat=True))
+    assert errors[0] == "HTTP 302" and errors[1]
+    assert [r["step"] for r in receiver.requests] == ["redirect", "garbage"]  # no GET followed
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://regulator.example.cn/reports", True),
+        ("http://127.0.0.1:8080/reports", True),
+        ("http://localhost/reports", True),
+        ("http://regulator.example.cn/reports", False),
+        ("http://user@regulator.example.cn/reports", False),
+        ("file:///etc/passwd", False),
+        ("https:///nohost", False),
+    ],
+)
+def test_r11_4_reports_go_over_https_only_plain_http_to_this_machine(url, allowed):
+    from reports.delivery import endpoint_allowed
+
+    assert endpoint_allowed(url) is allowed
+
+
 def test_r11_4_periodic_task_generates_and_delivers(db, measures, drop_dir):
     outcome = tasks.reports_generate_and_deliver.delay().get()
     assert outcome["generated"] == RegulatorReport.objects.count() >= 3
