@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "FIELD_HASH_KEY": "h" * 40,
     "SMS_BACKEND": "common.sms.FileBackend",
     "AUDIT_DIGEST_KEY": "d" * 40,
+    "REPORTS_SIGNING_KEYS": "r1:" + "r" * 40,
 }
 
 
@@ -71,3 +72,10 @@ def test_embedded_default_runs_without_any_environment(tmp_path):
         "channels.layers.InMemoryChannelLayer",
         "True",
     ]
+
+
+def test_r11_4_production_without_a_report_signing_key_fails_check_deploy():
+    env = {**PRODUCTION_ENV, "REPORTS_SIGNING_KEYS": ""}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "reports.E001" in result.stdout + result.stderr
