@@ -1,5 +1,8 @@
 """The compliance dashboard in the browser (issue 12): the demo supervisor opens it from the header's
-staff menu on a database with 90 days of history; screenshots at desktop and phone widths."""
+staff menu on a database with 90 days of history; screenshots at desktop and phone widths.
+
+It shares the browser tests' one live server and database (``tests/e2e/conftest.py``), into which it seeds
+bulk history (cases, complaints, screening hits): named to run after the others, whose queue it would fill."""
 
 import os
 import subprocess
@@ -8,14 +11,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import (  # noqa: F401 (the browser tests' fixtures)
-    ROOT,
-    SCREENSHOTS,
-    _database_url,
-    _result_dirs,
-    browser_type_launch_args,
-    live_url,
-)
+from tests.e2e.conftest import ROOT, SCREENSHOTS, _database_url
 
 pytestmark = pytest.mark.e2e
 
@@ -66,13 +62,13 @@ def seed_history(days: int = 90) -> None:
 
 def _seed() -> None:
     env = {**os.environ, "DATABASE_URL": _database_url(f"qunzu_e2e_{os.getpid()}")}
-    code = "from tests.reports.test_dashboard_e2e import seed_history; seed_history()"
+    code = "from tests.e2e.test_z_dashboard_history import seed_history; seed_history()"
     subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True, capture_output=True
     )
 
 
-def test_r5_1_supervisor_sees_dashboard_at_desktop_and_phone_widths(browser, live_url):  # noqa: F811
+def test_r5_1_supervisor_sees_dashboard_at_desktop_and_phone_widths(browser, live_url):
     _seed()
     for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         context = browser.new_context(viewport=viewport, locale="zh-CN")
