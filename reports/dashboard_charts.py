@@ -106,6 +106,18 @@ def _legend(series: list[tuple[str, list]]) -> tuple:
     return tuple(zip([label for label, _values in series], SITE_STYLE.colors, strict=False))
 
 
+def _series_chart(key: str, title: str, kind, days: list[date], series: list[tuple[str, list]]) -> Chart:
+    """A chart of several series per day, summed up in words and with its legend."""
+    return Chart(
+        key,
+        title,
+        _chart(kind, days=days, series=series, title=title),
+        _("In 90 days: %(parts)s.")
+        % {"parts": ", ".join(f"{label} {sum(values)}" for label, values in series)},
+        _legend(series),
+    )
+
+
 def trend_charts(now=None) -> list[Chart]:
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -207,31 +219,13 @@ def trend_charts(now=None) -> list[Chart]:
             [decided_states.get((day, VerificationStatus.REJECTED.value), 0) for day in days],
         ),
     ]
-    title = _("Real-name verifications per day")
     charts.append(
-        Chart(
-            "verification",
-            title,
-            _chart(pygal.Line, days=days, series=series, title=title),
-            _("In 90 days: %(parts)s.")
-            % {"parts": ", ".join(f"{label} {sum(values)}" for label, values in series)},
-            _legend(series),
-        )
+        _series_chart("verification", _("Real-name verifications per day"), pygal.Line, days, series)
     )
 
     hits = _per_day(ScreeningEvidence.objects.filter(created_at__gte=since), "created_at", by="action")
     series = [(str(label), [hits.get((day, value), 0) for day in days]) for value, label in Action.choices]
-    title = _("Screening hits per day")
-    charts.append(
-        Chart(
-            "screening",
-            title,
-            _chart(pygal.StackedBar, days=days, series=series, title=title),
-            _("In 90 days: %(parts)s.")
-            % {"parts": ", ".join(f"{label} {sum(values)}" for label, values in series)},
-            _legend(series),
-        )
-    )
+    charts.append(_series_chart("screening", _("Screening hits per day"), pygal.StackedBar, days, series))
     return charts
 
 
