@@ -278,6 +278,12 @@ REPORTS_ENDPOINT_URL = env.str("REPORTS_ENDPOINT_URL", default="")
 REPORTS_HTTP_TIMEOUT = env.float("REPORTS_HTTP_TIMEOUT", default=10.0)
 REPORTS_RETRY_BASE_SECONDS = env.int("REPORTS_RETRY_BASE_SECONDS", default=60)
 REPORTS_RETRY_MAX_SECONDS = env.int("REPORTS_RETRY_MAX_SECONDS", default=6 * 3600)
+# Names this deployment in report idempotency keys, so two deployments reporting to one authority never
+# collide.
+REPORTS_INSTANCE_ID = env.str("REPORTS_INSTANCE_ID", default="default")
+
+# Inspector access (R13.1): the longest a single grant may last (grant again to extend it).
+INSPECTION_GRANT_MAX_DAYS = env.int("INSPECTION_GRANT_MAX_DAYS", default=90)
 
 # Identity (R6.1-R6.3): verifier backend, accounts per ID number, SMS codes and login throttling.
 IDENTITY_VERIFIER = env.str("IDENTITY_VERIFIER", default="fake")  # fake | staff | result_only

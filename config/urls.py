@@ -11,6 +11,7 @@ from credit import urls as credit_urls
 from groups import urls as groups_urls
 from identity import urls as identity_urls
 from moderation import urls as moderation_urls
+from reports import urls_inspection as inspection_urls
 
 urlpatterns = [
     path("", include("groups.urls")),
@@ -27,6 +28,8 @@ urlpatterns = [
     path("compliance/", include(groups_urls.compliance_urlpatterns)),
     path("compliance/", include(moderation_urls.compliance_urlpatterns)),
     path("compliance/", include("reports.urls")),
+    path("compliance/", include(inspection_urls.grant_urlpatterns)),
+    path("inspection/", include(inspection_urls.urlpatterns)),
     path("api/", include("groups.api_urls")),
     path("api/", include(moderation_urls.api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

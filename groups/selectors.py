@@ -259,6 +259,17 @@ def attachment_get_for_actor(actor, token: str):
     return message.attachment, message
 
 
+def attachment_open_stored(attachment, *, thumbnail: bool = False):
+    """The stored file of an attachment, opened for reading, for a reader already authorised elsewhere (an
+    inspector within a grant's scope, R13.1); FileNotFoundError when there is none or it was purged."""
+    from groups import attachments
+
+    name = attachment.thumbnail_name if thumbnail else attachment.stored_name
+    if not name:
+        raise FileNotFoundError(attachment.token)
+    return attachments.store().open(name, "rb")
+
+
 def message_event(payload: dict) -> dict:
     """The channel-layer event that carries a new message to its group's sockets: the frame is encoded
     once here, not once per socket (in a group of 500, that is 500 encodings saved per message)."""

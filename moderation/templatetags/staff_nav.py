@@ -38,6 +38,7 @@ def _links(user) -> list[tuple[str, object, bool]]:
             staff and (has("moderation.approve_sanction") or has("moderation.receive_escalations")),
         ),
         ("compliance-dashboard", _("Compliance dashboard"), has("moderation.approve_sanction")),
+        ("inspection-grants", _("Inspector access"), staff and has("reports.view_inspectiongrant")),
         ("admin:index", _("Administration"), staff),
     ]
 

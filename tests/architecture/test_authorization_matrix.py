@@ -408,6 +408,28 @@ MATRIX = {
     ("report-register", "GET"): {**_STAFF_ONLY, "reviewer": 200},
     ("report-download", "GET"): {**_STAFF_ONLY, "reviewer": 404},
     ("report-redeliver", "POST"): {**_STAFF_ONLY, "reviewer": 403, "supervisor": 404},
+    # reports: inspector access (R13.1). The inspector's pages are for inspector accounts under their own
+    # grant: no role here is one, so the home page refuses them and grant 1 (nobody's) is a 404; inspectors
+    # inside and outside their scope are tested in tests/reports/test_inspection.py. Supervisors grant.
+    ("inspection-home", "GET"): {"anonymous": LOGIN, "non_member": 403, "member": 403, "owner": 403},
+    **{
+        (name, method): {"anonymous": LOGIN, "non_member": 404, "member": 404, "owner": 404}
+        for name, method in (
+            ("inspection-grant", "GET"),
+            ("inspection-group", "GET"),
+            ("inspection-user", "GET"),
+            ("inspection-case", "GET"),
+            ("inspection-case-export", "POST"),
+            ("inspection-logs", "GET"),
+            ("inspection-file", "GET"),
+            ("inspection-dashboard", "GET"),
+        )
+    },
+    ("inspection-grants", "GET"): {**_STAFF_ONLY, "reviewer": 403, "supervisor": 200},
+    ("inspection-grant-new", "GET"): {**_STAFF_ONLY, "reviewer": 403, "supervisor": 200},
+    ("inspection-grant-new", "POST"): {**_STAFF_ONLY, "reviewer": 403, "supervisor": 200},
+    ("inspection-grant-detail", "GET"): {**_STAFF_ONLY, "reviewer": 403, "supervisor": 404},
+    ("inspection-grant-revoke", "POST"): {**_STAFF_ONLY, "reviewer": 403, "supervisor": 404},
     # The Django admin is for platform staff only; of these roles only the compliance staff are staff (they
     # see the index and the models their permissions allow).
     ("admin:index", "GET"): {**dict.fromkeys(BASE_ROLES, LOGIN), "reviewer": 200},
@@ -513,7 +535,7 @@ def _picture() -> bytes:
 def _url(name, group):
     from django.urls import reverse
 
-    if name.startswith("attachment"):  # the world's picture (message 2, the member's)
+    if name in ("attachment", "attachment-thumbnail", "attachment-raw"):  # the world's picture (message 2)
         return reverse(name, kwargs={"token": group.attachments.get().token})
 
     kwargs = {
@@ -560,6 +582,17 @@ def _url(name, group):
         "message-recall": {"code": group.code, "seq": 1},
         "report-download": {"pk": 1, "fmt": "json"},  # reports: register
         "report-redeliver": {"pk": 1},  # reports: register
+        # reports: inspector access: grant 1 does not exist (nobody's)
+        "inspection-grant": {"grant_id": 1},
+        "inspection-group": {"grant_id": 1, "code": group.code},
+        "inspection-user": {"grant_id": 1, "pk": group.created_by.pk},
+        "inspection-case": {"grant_id": 1, "pk": 1},
+        "inspection-case-export": {"grant_id": 1, "pk": 1},
+        "inspection-logs": {"grant_id": 1},
+        "inspection-file": {"grant_id": 1, "token": group.attachments.get().token},
+        "inspection-dashboard": {"grant_id": 1},
+        "inspection-grant-detail": {"pk": 1},
+        "inspection-grant-revoke": {"pk": 1},
     }.get(name, {})
     if name.startswith("group-manage"):  # the owner's pages; a member's row acts on the world's member
         kwargs = {"code": group.code}
