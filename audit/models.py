@@ -38,6 +38,8 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["target_type", "target_id"]),
             models.Index(fields=["actor", "occurred_at"]),
+            # The dashboard counts events of given types in a time range.
+            models.Index(fields=["event_type", "occurred_at"], name="audit_event_type_time"),
         ]
         permissions = [("export_auditevent", _("Can search and export the audit trail and network logs"))]
 

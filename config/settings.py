@@ -281,6 +281,8 @@ REPORTS_RETRY_MAX_SECONDS = env.int("REPORTS_RETRY_MAX_SECONDS", default=6 * 360
 # Names this deployment in report idempotency keys, so two deployments reporting to one authority never
 # collide.
 REPORTS_INSTANCE_ID = env.str("REPORTS_INSTANCE_ID", default="default")
+# A day (week, month) is summarised only this long after its local midnight, so late commits are counted.
+REPORTS_SUMMARY_GRACE_SECONDS = env.int("REPORTS_SUMMARY_GRACE_SECONDS", default=900)
 
 # Inspector access (R13.1): the longest a single grant may last (grant again to extend it).
 INSPECTION_GRANT_MAX_DAYS = env.int("INSPECTION_GRANT_MAX_DAYS", default=90)

@@ -73,6 +73,8 @@ class Case(models.Model):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # When the decision closing the case took the reported message down (R12.1; reported under R11.4).
+    takedown_at = models.DateTimeField(_("message taken down at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     deadline = models.DateTimeField(_("handle by"))
@@ -92,6 +94,8 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["status", "-priority", "deadline"], name="moderation_case_queue"),
             models.Index(fields=["group", "status"], name="moderation_case_group"),
+            # Period figures (regulator summaries, the dashboard) select cases decided in a time range.
+            models.Index(fields=["decided_at"], name="moderation_case_decided"),
         ]
 
     def __str__(self) -> str:

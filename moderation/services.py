@@ -313,7 +313,18 @@ def case_close(
             removed = True
         case.status, case.outcome, case.resolution = CaseStatus.CLOSED, outcome, resolution
         case.decided_at, case.decided_by = timezone.now(), actor.user
-        case.save(update_fields=["status", "outcome", "resolution", "decided_at", "decided_by", "updated_at"])
+        case.takedown_at = case.decided_at if removed else None  # R11.4 reports the takedown from it
+        case.save(
+            update_fields=[
+                "status",
+                "outcome",
+                "resolution",
+                "decided_at",
+                "decided_by",
+                "takedown_at",
+                "updated_at",
+            ]
+        )
         _review_item_close(ReviewKind.CASE, case.pk)
         reporters = selectors.case_reporters(case)
         audit_record(

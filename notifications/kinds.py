@@ -345,3 +345,23 @@ OUTCOMES = (
     gettext_noop("not upheld: the measure stands"),
     gettext_noop("no end date"),
 )
+# R13.1: an inspector is told of the access granted to them, and when it is revoked early.
+register(
+    Kind(
+        "reports.inspection_granted",
+        _("Inspection access granted: {authority}"),
+        _("From {starts} to {ends} you may read, read-only, the records a compliance supervisor named."),
+        link="/inspection/{grant}/",
+        required=True,
+    )
+)
+register(
+    Kind(
+        "reports.inspection_revoked",
+        _("Inspection access revoked: {authority}"),
+        _("A compliance supervisor ended your access early. Reason: {reason}."),
+        link="/inspection/",
+        severity="warning",
+        required=True,
+    )
+)

@@ -7,7 +7,8 @@ same on every attempt), ``X-Report-Signature`` ("alg=HMAC-SHA256;kid=...;sig=...
 everything else (an error status, a timeout, a refused connection) fails the attempt.
 
 Otherwise the directory drop (``REPORTS_DROP_DIR``): the signed document is written atomically (a temporary
-file in the same directory, flushed, then renamed), one file per idempotency key.
+file in the same directory, mode 0640, flushed and fsynced, then renamed, and the directory fsynced so that
+the rename survives a crash), one file per idempotency key.
 """
 
 from __future__ import annotations
@@ -79,6 +80,24 @@ def endpoint_allowed(url: str) -> bool:
     return parts.scheme == "http" and parts.netloc.rsplit("@", 1)[-1].rsplit(":", 1)[0] in LOOPBACK_HOSTS
 
 
+DROP_FILE_MODE = 0o640  # the owner writes, the collecting group reads, nobody else
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (POSIX: the directory entry is flushed)."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    try:
+        handle = os.open(directory, flags)
+    except OSError:
+        if os.name == "nt":  # directories cannot be opened (nor need to be synced) there
+            return
+        raise
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
 def _drop(report, directory: Path) -> Result:
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -86,10 +105,13 @@ def _drop(report, directory: Path) -> Result:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(handle, "wb") as out:
+                if hasattr(os, "fchmod"):
+                    os.fchmod(out.fileno(), DROP_FILE_MODE)  # mkstemp makes 0600; the umask does not apply
                 out.write(document_bytes(report))
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, target)
+            _fsync_directory(directory)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise

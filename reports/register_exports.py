@@ -39,14 +39,22 @@ def _signature_rows(report) -> list[tuple[str, str]]:
     ]
 
 
+# A cell starting with one of these is read as a formula (or, tab and carriage return first, shifted into
+# one) by spreadsheets: CSV injection.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: str) -> str:
+    """The cell as text a spreadsheet never evaluates: a formula-like start is quoted with an apostrophe."""
+    return "'" + value if value.startswith(FORMULA_LEADS) else value
+
+
 def report_csv(report) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["field", "value"])
     for field, value in [*flatten(report.payload), *_signature_rows(report)]:
-        # A cell starting with = + - @ is text, never a formula, in a spreadsheet.
-        safe = "'" + value if value[:1] in ("=", "+", "-", "@") else value
-        writer.writerow([field, safe])
+        writer.writerow([csv_safe(field), csv_safe(value)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM: spreadsheets read it as UTF-8
 
 

@@ -59,12 +59,13 @@ def reports_due(now=None, *, limit: int = 100):
 
 
 def measures_not_reported(*, older_than: timedelta) -> int:
-    """R11.4's completeness: measures that took effect (or content taken down) more than ``older_than``
-    ago and still have no report: the periodic job is not running, or generating fails."""
+    """R11.4's completeness: measures that took effect (or content taken down, or measures reversed) more
+    than ``older_than`` ago and still have no report: the periodic job is not running, or generating fails."""
     from reports import services  # services reads through this module
 
     before = timezone.now() - older_than
     return (
         services._unreported_measures().filter(starts_at__lt=before).count()
-        + services._unreported_takedowns().filter(decided_at__lt=before).count()
+        + services._unreported_takedowns().filter(takedown_at__lt=before).count()
+        + services._unreported_reversals().filter(ended_at__lt=before).count()
     )

@@ -2,29 +2,53 @@
 
 Every change goes through here with ``actor`` first; the policy comes first, the audit record is written in
 the same transaction. Reports only read other apps (moderation's models for measures, complaints and cases).
-A delivery attempt claims its report (attempts + 1 and a lease) in one transaction, sends outside any
-transaction, and records the outcome in a second one: a report is never lost, never left claimed forever
-(the lease ends), and the receiver sees the same idempotency key on every attempt.
+A payload is checked against its JSON Schema (``reports/schema/regulator-report-1.json``) before it is signed:
+one that fails is logged as an error and neither signed, stored nor sent. A denied redelivery or download is
+audited too (house rule 6). A delivery attempt claims its report (attempts + 1 and a lease) in one
+transaction, sends outside any transaction, and records the outcome in a second one: a report is never lost,
+never left claimed forever (the lease ends), and the receiver sees the same idempotency key on every attempt.
+A measure reversed after it was reported is reported again as its reversal (``reversal:<sanction id>``).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import logging
 import math
+import os
+import re
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
+import jsonschema
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Count, F, Value
+from django.db.models import CharField, Count, Exists, OuterRef, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from common.actors import Actor
+from common.policies import PolicyDenied
 from common.reasons import ReasonKind
-from groups.models import MessageStatus
-from moderation.models import Case, CaseStatus, Complaint, Sanction, SanctionStatus
-from reports import delivery, policies, register_exports, selectors, signing
-from reports.models import UNDELIVERED, RegulatorReport, ReportKind, ReportState
+from moderation.models import Appeal, AppealStatus, Case, Complaint, Sanction, SanctionStatus
+from notifications.services import notify
+from reports import delivery, evidence, policies, register_exports, selectors, signing
+from reports.inspection import Scope
+from reports.models import (
+    UNDELIVERED,
+    EvidenceExport,
+    InspectionGrant,
+    RegulatorReport,
+    ReportKind,
+    ReportState,
+)
+
+logger = logging.getLogger(__name__)
 
 FORMAT = "qunzu.regulator-report"
 FORMAT_VERSION = "1"
@@ -32,10 +56,27 @@ PLATFORM_NAME = "qunzu"
 TOOK_EFFECT = (SanctionStatus.ACTIVE, SanctionStatus.EXPIRED, SanctionStatus.REVERSED)
 BACKFILL_PERIODS = 62  # closed periods a run catches up at most per kind (the next run goes on)
 MEASURE_BATCH = 500
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "regulator-report-1.json"
+DEFAULT_INSTANCE_ID = "default"
+INSTANCE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,23}$")
+# A day is summarised only this long after it ended (local time), so rows committed late are counted.
+DEFAULT_SUMMARY_GRACE_SECONDS = 15 * 60
+
+
+def _instance_id() -> str:
+    """R11.4: which deployment reports (``REPORTS_INSTANCE_ID``, "default" when unset): two deployments
+    reporting to one authority never make the same idempotency key."""
+    value = getattr(settings, "REPORTS_INSTANCE_ID", None) or os.environ.get("REPORTS_INSTANCE_ID", "")
+    value = (value or DEFAULT_INSTANCE_ID).strip()
+    if not INSTANCE_ID_PATTERN.match(value):
+        raise ImproperlyConfigured(
+            "REPORTS_INSTANCE_ID must be 1-24 lower-case letters, digits or hyphens (e.g. 'beijing-1')."
+        )
+    return value
 
 
 def _idempotency_key(kind: str, source: str) -> str:
-    return f"qunzu-{kind}-{source.replace(':', '-')}"
+    return f"qunzu-{_instance_id()}-{kind}-{source.replace(':', '-')}"
 
 
 def _envelope(kind: str, source: str, now) -> dict:
@@ -46,16 +87,43 @@ def _envelope(kind: str, source: str, now) -> dict:
         "kind": kind,
         "source": source,
         "generated_at": now.isoformat(),
-        "platform": {"name": PLATFORM_NAME},
+        "platform": {"name": PLATFORM_NAME, "instance": _instance_id()},
     }
+
+
+@functools.cache
+def _schema_validator():
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator
+    validator.check_schema(schema)
+    return validator(schema, format_checker=validator.FORMAT_CHECKER)
+
+
+def _schema_errors(payload: dict) -> list[str]:
+    """R11.4: what makes the payload fail its JSON Schema (nothing when it conforms)."""
+    errors = sorted(_schema_validator().iter_errors(payload), key=lambda error: list(error.absolute_path))
+    return [
+        f"{'/'.join(str(part) for part in error.absolute_path) or '(root)'}: {error.message}"[:300]
+        for error in errors
+    ]
 
 
 def _create(
     actor: Actor, *, kind: str, source: str, body: dict, period=(None, None)
 ) -> RegulatorReport | None:
-    """One report, frozen and signed, with its audit record; None when it exists already."""
+    """One report, checked against its schema, frozen and signed, with its audit record; None when it exists
+    already, or when the payload fails the schema (an error logged: nothing is signed or sent)."""
     now = timezone.now()
     payload = {**_envelope(kind, source, now), **body}
+    errors = _schema_errors(payload)
+    if errors:
+        logger.error(
+            "Regulator report %s (%s) not generated: its payload fails the schema: %s",
+            source,
+            kind,
+            "; ".join(errors[:10]),
+        )
+        return None
     key_id, signature = signing.sign(payload)
     try:
         with transaction.atomic():
@@ -85,12 +153,19 @@ def _create(
 # --- measures ------------------------------------------------------------------------------------------
 
 
+def _reported(prefix: str, field: str = "pk") -> Exists:
+    """A measure report whose source is ``<prefix>:<the outer row's field>`` exists."""
+    return Exists(
+        RegulatorReport.objects.filter(
+            kind=ReportKind.MEASURE, source=Concat(Value(f"{prefix}:"), Cast(OuterRef(field), CharField()))
+        )
+    )
+
+
 def _unreported_measures():
-    reported = RegulatorReport.objects.filter(kind=ReportKind.MEASURE).values("source")
     return (
         Sanction.objects.filter(reportable=True, status__in=TOOK_EFFECT, starts_at__isnull=False)
-        .annotate(report_source=Concat(Value("sanction:"), Cast("pk", CharField())))
-        .exclude(report_source__in=reported)
+        .filter(~_reported("sanction"))
         .order_by("pk")
     )
 
@@ -103,23 +178,19 @@ def _measure_body(sanction: Sanction) -> dict:
 
 
 def _takedown_cases():
+    """The cases whose decision took the reported message down (``Case.takedown_at``, recorded by
+    moderation.services.case_close with remove_message) for an illegal reason."""
     return Case.objects.filter(
-        status=CaseStatus.CLOSED,
-        category_kind=ReasonKind.ILLEGAL,
-        message__isnull=False,
-        message__status=MessageStatus.REMOVED,
-        message__removed_by=F("decided_by"),
+        takedown_at__isnull=False, category_kind=ReasonKind.ILLEGAL, message__isnull=False
     )
 
 
 def _unreported_takedowns():
     """R11.4: removal of illegal content: a message about which a complaint case was closed by compliance
     staff who took it down (moderation.services.case_close with remove_message)."""
-    reported = RegulatorReport.objects.filter(kind=ReportKind.MEASURE).values("source")
     return (
         _takedown_cases()
-        .annotate(report_source=Concat(Value("takedown:"), Cast("message_id", CharField())))
-        .exclude(report_source__in=reported)
+        .filter(~_reported("takedown", "message_id"))
         .select_related("message", "group")
         .order_by("pk")
     )
@@ -142,14 +213,68 @@ def _takedown_body(case: Case) -> dict:
             },
             "category": case.category,
             "category_kind": case.category_kind,
-            "explanation": message.removal_reason,
-            "starts_at": message.removed_at.isoformat(),
+            "explanation": case.outcome[:200],
+            "starts_at": case.takedown_at.isoformat(),
             "until": None,
             "permanent": True,
             "decided_by": case.decided_by_id,
             "decided_at": case.decided_at.isoformat(),
             "case": case.pk,
             "complaints": case.complaint_count,
+        }
+    }
+
+
+def _reversed_measures():
+    return Sanction.objects.filter(
+        reportable=True, status=SanctionStatus.REVERSED, starts_at__isnull=False, ended_at__isnull=False
+    )
+
+
+def _unreported_reversals():
+    """R11.4: measures reported and since reversed (an appeal upheld) whose reversal is not reported yet.
+    A measure reversed before its own report was made is reported first, then its reversal."""
+    return _reversed_measures().filter(_reported("sanction"), ~_reported("reversal")).order_by("pk")
+
+
+def _reverser_role(user) -> str:
+    """The role of who reversed a measure (the reports name staff by id and role, never by name)."""
+    if user is None:
+        return "system"
+    if user.has_perm("moderation.approve_sanction"):
+        return "supervisor"
+    return "reviewer"
+
+
+def _reversal_body(sanction: Sanction) -> dict:
+    """The measure as it took effect (what was reversed) and ``reversed``: when, through what, by whom
+    (user id and role) and why."""
+    data = dict(sanction.report_data or {})
+    data.pop("sanction", None)
+    data.pop("reversed_at", None)
+    appeal = (
+        Appeal.objects.filter(sanction=sanction, status=AppealStatus.UPHELD)
+        .select_related("decided_by")
+        .first()
+    )
+    original = (
+        RegulatorReport.objects.filter(kind=ReportKind.MEASURE, source=f"sanction:{sanction.pk}")
+        .values_list("idempotency_key", flat=True)
+        .first()
+    )
+    return {
+        "measure": {
+            **data,
+            "reversal": sanction.pk,
+            "reversed": {
+                "at": sanction.ended_at.isoformat(),
+                "through": "appeal" if appeal is not None else "other",
+                "appeal": appeal.pk if appeal is not None else None,
+                "by": appeal.decided_by_id if appeal is not None else None,
+                "by_role": _reverser_role(appeal.decided_by) if appeal is not None else "system",
+                "reason": appeal.decision_note if appeal is not None else "",
+                "report": original,
+            },
         }
     }
 
@@ -180,7 +305,23 @@ def _next_start(kind: str, end: date) -> date:
 
 
 def _aware(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
+    """The start of the local (``TIME_ZONE``) day."""
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
+
+
+def _summary_grace() -> timedelta:
+    """``REPORTS_SUMMARY_GRACE_SECONDS`` (setting, else environment variable; 15 minutes by default)."""
+    seconds = getattr(settings, "REPORTS_SUMMARY_GRACE_SECONDS", None)
+    if seconds is None:
+        seconds = os.environ.get("REPORTS_SUMMARY_GRACE_SECONDS", "") or DEFAULT_SUMMARY_GRACE_SECONDS
+    return timedelta(seconds=max(0, int(seconds)))
+
+
+def _closed_today(now: datetime | None = None) -> date:
+    """The local day whose previous days are closed: a day counts as over only once the grace period after
+    its local midnight has passed (a row created at 23:59:59 may commit a moment after midnight)."""
+    now = now or timezone.now()
+    return timezone.localdate(now - _summary_grace(), timezone.get_default_timezone())
 
 
 def _percentile(values: list[float], fraction: float) -> int | None:
@@ -206,9 +347,13 @@ def _period_summary(kind: str, start: date, end: date) -> dict:
 
     takedowns = dict(  # one per message (a message has at most one takedown)
         _takedown_cases()
-        .filter(message__removed_at__gte=since, message__removed_at__lt=until)
+        .filter(takedown_at__gte=since, takedown_at__lt=until)
         .values_list("message_id", "category")
     )
+    reversals = _reversed_measures().filter(ended_at__gte=since, ended_at__lt=until)
+    reversed_by_measure = {
+        row["kind"]: row["n"] for row in reversals.values("kind").annotate(n=Count("pk")).order_by("kind")
+    }
     by_article, by_category, by_measure = counted("article"), counted("category"), counted("kind")
     if takedowns:
         by_article["12(1)"] = by_article.get("12(1)", 0) + len(takedowns)
@@ -234,6 +379,8 @@ def _period_summary(kind: str, start: date, end: date) -> dict:
                 "by_article": dict(sorted(by_article.items())),
                 "by_category": dict(sorted(by_category.items())),
                 "by_measure": dict(sorted(by_measure.items())),
+                "reversed": sum(reversed_by_measure.values()),
+                "reversed_by_measure": reversed_by_measure,
             },
             "complaints": {
                 "received": Complaint.objects.filter(created_at__gte=since, created_at__lt=until).count(),
@@ -241,9 +388,9 @@ def _period_summary(kind: str, start: date, end: date) -> dict:
                 "handling_seconds_median": _percentile(seconds, 0.5),
                 "handling_seconds_p95": _percentile(seconds, 0.95),
                 "overdue_handled": sum(1 for _c, decided, deadline in handled if decided > deadline),
-                "overdue_open": Case.objects.filter(
-                    status=CaseStatus.OPEN, created_at__lt=until, deadline__lt=until
-                ).count(),
+                "overdue_open": Case.objects.filter(created_at__lt=until, deadline__lt=until)
+                .filter(Q(decided_at__isnull=True) | Q(decided_at__gte=until))
+                .count(),
             },
         }
     }
@@ -264,10 +411,12 @@ def _period_starts(kind: str, today: date) -> list[date]:
 
 def reports_generate(*, actor: Actor, today: date | None = None) -> list[RegulatorReport]:
     """R11.4: a report for every reportable measure that took effect and has none yet (sanctions, and the
-    removal of illegal content through a complaint case), and a summary for every closed day, week and month
-    not yet reported. Idempotent: one report per source."""
+    removal of illegal content through a complaint case), one for every reported measure since reversed, and
+    a summary for every closed day, week and month not yet reported. A day is closed once the grace period
+    after its local midnight has passed (``today`` given: every day before it is closed). Idempotent: one
+    report per source."""
     policies.require_run_reports(actor)
-    today = today or timezone.localdate()
+    today = today or _closed_today()
     created = []
     for sanction in _unreported_measures()[:MEASURE_BATCH]:
         report = _create(
@@ -278,6 +427,12 @@ def reports_generate(*, actor: Actor, today: date | None = None) -> list[Regulat
     for case in _unreported_takedowns()[:MEASURE_BATCH]:
         report = _create(
             actor, kind=ReportKind.MEASURE, source=f"takedown:{case.message_id}", body=_takedown_body(case)
+        )
+        if report is not None:
+            created.append(report)
+    for sanction in _unreported_reversals()[:MEASURE_BATCH]:
+        report = _create(
+            actor, kind=ReportKind.MEASURE, source=f"reversal:{sanction.pk}", body=_reversal_body(sanction)
         )
         if report is not None:
             created.append(report)
@@ -383,10 +538,34 @@ def report_deliver(*, actor: Actor, report: RegulatorReport) -> RegulatorReport:
     return _record(actor, claimed, delivery.deliver(claimed), force=False)
 
 
-def report_redeliver(*, actor: Actor, report: RegulatorReport) -> RegulatorReport:
+def _report_of(actor: Actor, report: RegulatorReport | int | str) -> RegulatorReport:
+    """The report itself, or the one with that id (404 when there is none), once the policy has allowed."""
+    if isinstance(report, RegulatorReport):
+        return report
+    return selectors.report_get_for_staff(actor.user, report)
+
+
+def _refuse(actor: Actor, decision, *, action: str, report) -> None:
+    """House rule 6: a refused attempt at a compliance-relevant action is audited, then refused."""
+    if decision:
+        return
+    report_id = report.pk if isinstance(report, RegulatorReport) else report
+    audit_record(
+        actor=actor,
+        event_type=f"reports.report_{action}_denied",
+        target=report if isinstance(report, RegulatorReport) else None,
+        reason=decision.reason[:300],
+        data={"report": str(report_id)[:32], "code": decision.code},
+    )
+    decision.require()
+
+
+def report_redeliver(*, actor: Actor, report: RegulatorReport | int) -> RegulatorReport:
     """R11.4: a supervisor sends a report again now, whatever its state (same idempotency key: the receiver
-    keeps one copy). A failure leaves an undelivered report due; a delivered one stays delivered."""
-    policies.require_redeliver_reports(actor.user)
+    keeps one copy). A failure leaves an undelivered report due; a delivered one stays delivered. ``report``
+    may be an id: the policy answers (and a refusal is audited) before it is looked up."""
+    _refuse(actor, policies.can_redeliver_reports(actor.user), action="redeliver", report=report)
+    report = _report_of(actor, report)
     claimed = _claim(report, force=True)
     return _record(actor, claimed, delivery.deliver(claimed), force=True)
 
@@ -404,6 +583,10 @@ def reports_deliver_due(*, actor: Actor, limit: int = 100) -> dict:
     return outcome
 
 
+class UnknownFormat(ValueError):
+    """An export format the register does not offer."""
+
+
 EXPORT_FORMATS = {
     "json": "application/json; charset=utf-8",
     "csv": "text/csv; charset=utf-8",
@@ -411,12 +594,14 @@ EXPORT_FORMATS = {
 }
 
 
-def report_export(*, actor: Actor, report: RegulatorReport, fmt: str) -> tuple[bytes, str]:
+def report_export(*, actor: Actor, report: RegulatorReport | int, fmt: str) -> tuple[bytes, str]:
     """R11.4, R13.1: compliance staff download a report as its signed JSON document, as CSV or as a
-    printable PDF; every export is audited. Returns the bytes and their content type."""
-    policies.require_view_reports(actor.user)
+    printable PDF; every export is audited, and so is a refused one. ``report`` may be an id: the policy
+    answers before it is looked up. Returns the bytes and their content type."""
+    _refuse(actor, policies.can_view_reports(actor.user), action="export", report=report)
+    report = _report_of(actor, report)
     if fmt not in EXPORT_FORMATS:
-        raise ValueError(fmt)
+        raise UnknownFormat(fmt)
     if fmt == "json":
         body = delivery.document_bytes(report)
     elif fmt == "csv":
@@ -437,3 +622,170 @@ def reports_run(*, actor: Actor) -> dict:
     policies.require_run_reports(actor)
     created = reports_generate(actor=actor)
     return {"generated": len(created), **reports_deliver_due(actor=actor)}
+
+
+# --- inspector access (R13.1, R12.2) ------------------------------------------------------------------
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _validate_grant(*, inspector, authority, purpose, starts_at, ends_at, groups, users, statistics, records):
+    policies.can_be_granted(inspector).require()
+    errors = {}
+    if not (authority or "").strip():
+        errors["authority"] = _("Name the inspecting authority.")
+    if not (purpose or "").strip():
+        errors["purpose"] = _("State the purpose of the inspection.")
+    now = timezone.now()
+    if ends_at <= starts_at:
+        errors["ends_at"] = _("Access must end after it starts.")
+    elif ends_at <= now:
+        errors["ends_at"] = _("Access must end in the future.")
+    elif ends_at - starts_at > timedelta(days=settings.INSPECTION_GRANT_MAX_DAYS):
+        errors["ends_at"] = _("Access may last at most %(days)d days; grant again to extend it.") % {
+            "days": settings.INSPECTION_GRANT_MAX_DAYS
+        }
+    if not groups and not users and not statistics:
+        errors["scope_groups"] = _("Name at least one group or user, or grant the platform statistics.")
+    records_from, records_until = records
+    if records_from and records_until and records_until <= records_from:
+        errors["records_until"] = _("The span of records must end after it starts.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def inspection_grant(
+    *,
+    actor: Actor,
+    inspector,
+    authority: str,
+    purpose: str,
+    starts_at,
+    ends_at,
+    groups=(),
+    users=(),
+    reference: str = "",
+    records_from=None,
+    records_until=None,
+    statistics: bool = False,
+) -> InspectionGrant:
+    """R13.1: a supervisor gives an inspector account read-only access for a purpose, a time window (at
+    most ``INSPECTION_GRANT_MAX_DAYS``) and a scope of groups, users and a span of records."""
+    policies.require_grant_inspection(actor.user)
+    groups, users = list(groups), list(users)
+    _validate_grant(
+        inspector=inspector,
+        authority=authority,
+        purpose=purpose,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        groups=groups,
+        users=users,
+        statistics=statistics,
+        records=(records_from, records_until),
+    )
+    with transaction.atomic():
+        grant = InspectionGrant.objects.create(
+            inspector=inspector,
+            authority=authority.strip(),
+            reference=(reference or "").strip(),
+            purpose=purpose.strip(),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            records_from=records_from,
+            records_until=records_until,
+            statistics=statistics,
+            granted_by=actor.user,
+        )
+        grant.scope_groups.set(groups)
+        grant.scope_users.set(users)
+        audit_record(
+            actor=actor,
+            event_type="reports.inspection_granted",
+            target=grant,
+            reason=grant.purpose,
+            data={
+                "inspector": inspector.pk,
+                "authority": grant.authority,
+                "reference": grant.reference,
+                "starts_at": starts_at.isoformat(),
+                "ends_at": ends_at.isoformat(),
+                "groups": sorted(group.code for group in groups),
+                "users": sorted(user.pk for user in users),
+                "records_from": records_from.isoformat() if records_from else None,
+                "records_until": records_until.isoformat() if records_until else None,
+                "statistics": statistics,
+            },
+        )
+        notify(
+            actor=actor,
+            recipient=inspector,
+            kind="reports.inspection_granted",
+            context={
+                "authority": grant.authority,
+                "grant": grant.pk,
+                "starts": _local(starts_at),
+                "ends": _local(ends_at),
+            },
+        )
+    return grant
+
+
+def inspection_revoke(*, actor: Actor, grant: InspectionGrant, reason: str) -> InspectionGrant:
+    """R13.1: a supervisor ends a grant early, with a reason; the inspector's next page is refused."""
+    policies.require_grant_inspection(actor.user)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("State why access is revoked.")})
+    with transaction.atomic():
+        grant = InspectionGrant.objects.select_for_update().get(pk=grant.pk)
+        if grant.revoked_at is not None or grant.ends_at <= timezone.now():
+            raise PolicyDenied("grant_over", _("This grant has already ended."))
+        grant.revoked_at = timezone.now()
+        grant.revoked_by = actor.user
+        grant.revoke_reason = reason.strip()[:300]
+        grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+        audit_record(
+            actor=actor, event_type="reports.inspection_revoked", target=grant, reason=grant.revoke_reason
+        )
+        notify(
+            actor=actor,
+            recipient=grant.inspector,
+            kind="reports.inspection_revoked",
+            context={"authority": grant.authority, "reason": grant.revoke_reason},
+        )
+    return grant
+
+
+def inspection_page_record(*, actor: Actor, grant: InspectionGrant, path: str, refused: str = "") -> None:
+    """R13.1: every page an inspector opens under a grant is in the audit trail, and so is every refusal
+    (outside the scope, or outside the grant's window), with the address asked for."""
+    audit_record(
+        actor=actor,
+        event_type="reports.inspection_refused" if refused else "reports.inspection_viewed",
+        target=grant,
+        data={"path": path[:300], **({"refused": refused} if refused else {})},
+    )
+
+
+def evidence_export(*, actor: Actor, grant: InspectionGrant, case) -> tuple[bytes, EvidenceExport]:
+    """R13.1: the inspector exports a case's evidence package: a zip of the case, its complaints, decisions,
+    measures, messages (removed ones too), files and audit trail, with a manifest naming every file's
+    SHA-256 and signed with the report signing key. The export is recorded and audited."""
+    policies.require_inspect(actor.user, grant)
+    scope = Scope(grant)
+    case = scope.case_get(case.pk)  # 404 outside the scope
+    package, files = evidence.case_package(scope=scope, case=case, exported_by=actor.user)
+    digest = hashlib.sha256(package).hexdigest()
+    with transaction.atomic():
+        export = EvidenceExport.objects.create(
+            grant=grant, case=case, exported_by=actor.user, sha256=digest, size=len(package), files=files
+        )
+        audit_record(
+            actor=actor,
+            event_type="reports.inspection_exported",
+            target=case,
+            data={"grant": grant.pk, "sha256": digest, "bytes": len(package), "files": files},
+        )
+    return package, export

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common.actors import Actor
 from common.policies import PolicyDenied
-from reports import inspection, policies, services_inspection
+from reports import inspection, policies, services
 from reports.forms_inspection import GrantForm, RevokeForm
 
 
@@ -45,9 +45,7 @@ def grant_new(request):
     form = GrantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            grant = services_inspection.inspection_grant(
-                actor=Actor.from_request(request), **form.service_arguments()
-            )
+            grant = services.inspection_grant(actor=Actor.from_request(request), **form.service_arguments())
         except (ValidationError, PolicyDenied) as exc:
             _add_errors(form, exc)
         else:
@@ -91,7 +89,7 @@ def grant_revoke(request, pk: int):
         messages.error(request, _("State why access is revoked."))
         return redirect("inspection-grant-detail", pk=grant.pk)
     try:
-        services_inspection.inspection_revoke(
+        services.inspection_revoke(
             actor=Actor.from_request(request), grant=grant, reason=form.cleaned_data["reason"]
         )
     except (ValidationError, PolicyDenied) as exc:

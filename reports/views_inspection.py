@@ -20,7 +20,7 @@ from common.actors import Actor, ActorKind
 from common.policies import PolicyDenied
 from groups import selectors as group_selectors
 from identity import selectors as identity_selectors
-from reports import evidence, inspection, policies, services_inspection
+from reports import evidence, inspection, policies, services
 from reports.inspection import Scope
 
 PAGE = 100
@@ -42,20 +42,16 @@ def inspector_page(view):
         path = request.get_full_path()
         decision = policies.can_inspect(request.user, grant)
         if not decision:
-            services_inspection.inspection_page_record(
-                actor=actor, grant=grant, path=path, refused=decision.code
-            )
+            services.inspection_page_record(actor=actor, grant=grant, path=path, refused=decision.code)
             raise PolicyDenied(decision.code, decision.reason)
         scope = Scope(grant)
         try:
             response = view(request, scope, *args, **kwargs)
         except Http404:
-            services_inspection.inspection_page_record(
-                actor=actor, grant=grant, path=path, refused="out_of_scope"
-            )
+            services.inspection_page_record(actor=actor, grant=grant, path=path, refused="out_of_scope")
             raise
         if request.method == "GET":  # an export records itself, with its hash
-            services_inspection.inspection_page_record(actor=actor, grant=grant, path=path)
+            services.inspection_page_record(actor=actor, grant=grant, path=path)
         return response
 
     return page
@@ -169,7 +165,7 @@ def case_detail(request, scope: Scope, pk: int):
 def case_export(request, scope: Scope, pk: int):
     """R13.1: the case's evidence package as a zip download (recorded with its SHA-256)."""
     case = scope.case_get(pk)
-    package, export = services_inspection.evidence_export(actor=_actor(request), grant=scope.grant, case=case)
+    package, export = services.evidence_export(actor=_actor(request), grant=scope.grant, case=case)
     response = HttpResponse(package, content_type="application/zip")
     stamp = timezone.localtime(export.created_at).strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="evidence-case-{case.pk}-{stamp}.zip"'

@@ -1,5 +1,6 @@
-"""The regulator report register (R11.4) for compliance staff: filter by state and kind, download a report
-as JSON (the signed document), CSV or PDF, and (supervisors) redeliver one now.
+"""The regulator report register (R11.4) for compliance staff: filter by state and kind, page through every
+report (the filters kept in the page links), download a report as JSON (the signed document), CSV or PDF, and
+(supervisors) redeliver one now. A refused download or redelivery is audited by the service (house rule 6).
 
 The rules are in ``reports.policies``; reads come from ``reports.selectors``; changes go through
 ``reports.services``.
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -18,7 +20,7 @@ from common.actors import Actor
 from reports import policies, selectors, services, signing
 from reports.models import ReportKind, ReportState
 
-PAGE_SIZE = 200
+PAGE_SIZE = 50
 
 
 @login_required
@@ -31,13 +33,20 @@ def register(request):
     kind = request.GET.get("kind", "")
     state = state if state in ReportState.values else ""
     kind = kind if kind in ReportKind.values else ""
-    reports = selectors.report_list_for_staff(request.user, state=state, kind=kind)[:PAGE_SIZE]
+    reports = selectors.report_list_for_staff(request.user, state=state, kind=kind)
+    page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = QueryDict(mutable=True)  # the page links keep the filters that apply, nothing else
+    for name, value in (("state", state), ("kind", kind)):
+        if value:
+            query[name] = value
     counts = selectors.register_counts()
     return render(
         request,
         "reports/register.html",
         {
-            "reports": reports,
+            "reports": page.object_list,
+            "page": page,
+            "query": query.urlencode(),
             "state": state,
             "kind": kind,
             "states": ReportState.choices,
@@ -53,10 +62,11 @@ def register(request):
 @require_GET
 def download(request, pk, fmt):
     """The report as its signed JSON document, as CSV or as a printable PDF (the export is audited)."""
+    try:  # the policy answers first (a refusal is audited), then a missing report is 404
+        body, content_type = services.report_export(actor=Actor.from_request(request), report=pk, fmt=fmt)
+    except services.UnknownFormat:
+        raise Http404 from None
     report = selectors.report_get_for_staff(request.user, pk)
-    if fmt not in services.EXPORT_FORMATS:
-        raise Http404
-    body, content_type = services.report_export(actor=Actor.from_request(request), report=report, fmt=fmt)
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{report.idempotency_key}.{fmt}"'
     response["X-Report-Signature"] = signing.header(report.key_id, report.signature)
@@ -66,10 +76,9 @@ def download(request, pk, fmt):
 @login_required
 @require_POST
 def redeliver(request, pk):
-    """R11.4: a supervisor sends a report again now (the policy answers before the report is looked up)."""
-    policies.require_redeliver_reports(request.user)
-    report = selectors.report_get_for_staff(request.user, pk)
-    report = services.report_redeliver(actor=Actor.from_request(request), report=report)
+    """R11.4: a supervisor sends a report again now (the policy answers, and a refusal is audited, before the
+    report is looked up)."""
+    report = services.report_redeliver(actor=Actor.from_request(request), report=pk)
     if report.last_error and report.undelivered:
         messages.error(
             request,

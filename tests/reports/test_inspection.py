@@ -19,7 +19,7 @@ from common.policies import PolicyDenied
 from groups import services as group_services
 from moderation import services as moderation_services
 from moderation.selectors import ReportTarget
-from reports import services_inspection, signing
+from reports import services, signing
 from reports.models import EvidenceExport, InspectionGrant
 from tests.conftest import actor_for
 from tests.factories import UserFactory
@@ -102,7 +102,7 @@ def make_grant(grantor, inspector, scene, **overrides):
         "users": [],
         **overrides,
     }
-    return services_inspection.inspection_grant(actor=actor_for(grantor), **arguments)
+    return services.inspection_grant(actor=actor_for(grantor), **arguments)
 
 
 @pytest.fixture
@@ -125,6 +125,15 @@ def test_supervisor_grant_is_recorded_and_audited_r13_1(grant, grantor, inspecto
     assert event.actor_id == grantor.pk
     assert event.data["groups"] == [scene["group"].code]
     assert event.reason == "核查群内刷单广告的处置"
+
+
+def test_the_inspector_is_told_of_the_grant_and_of_its_revocation_r13_1(grant, grantor, inspector):
+    from notifications.models import Notification
+
+    granted = Notification.objects.get(recipient=inspector, kind="reports.inspection_granted")
+    assert granted.context["grant"] == grant.pk
+    services.inspection_revoke(actor=actor_for(grantor), grant=grant, reason="检查结束")
+    assert Notification.objects.filter(recipient=inspector, kind="reports.inspection_revoked").exists()
 
 
 def test_reviewer_without_the_grant_permission_cannot_grant_r13_1(inspector, scene):
@@ -388,7 +397,7 @@ def test_a_changed_file_no_longer_matches_the_manifest_r13_1(grant, inspector, s
     from common.actors import Actor, ActorKind, Door
 
     actor = Actor(user=inspector, kind=ActorKind.INSPECTOR, door=Door.WEB)
-    body, _export = services_inspection.evidence_export(actor=actor, grant=grant, case=scene["case"])
+    body, _export = services.evidence_export(actor=actor, grant=grant, case=scene["case"])
     package = zipfile.ZipFile(io.BytesIO(body))
     manifest = json.loads(package.read("manifest.json"))
     entry = next(e for e in manifest["files"] if e["name"] == "case.json")

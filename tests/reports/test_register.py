@@ -47,7 +47,10 @@ def test_r11_4_every_measure_that_took_effect_gets_one_signed_report(db, measure
     for report in reports.values():
         _validate(report.payload)
         assert report.state == ReportState.PENDING and report.next_attempt_at is not None
-        assert report.idempotency_key == f"qunzu-measure-sanction-{report.payload['measure']['sanction']}"
+        assert (
+            report.idempotency_key
+            == f"qunzu-default-measure-sanction-{report.payload['measure']['sanction']}"
+        )
         assert signing.verify(report.payload, key_id=report.key_id, signature=report.signature)
     assert AuditEvent.objects.filter(event_type="reports.report_generated").count() == len(created)
     # Idempotent: a second run makes nothing new.

@@ -14,8 +14,11 @@ from django.utils import timezone
 from common.actors import Actor, Door
 from credit import services as credit_services
 from groups import services as group_services
+from groups.models import ChatGroup
 from identity import services as identity_services
 from identity.idnumber import check_character
+from reports import services as report_services
+from reports.models import InspectionGrant
 from screening import services as screening_services
 from screening.models import LexiconTerm
 
@@ -43,6 +46,12 @@ STAFF = [
     ("supervisor", "合规主管", "compliance supervisor (staff): receives escalations", False),
     ("admin", "平台管理员", "platform administrator (superuser)", True),
 ]
+INSPECTOR = (
+    "inspector",
+    "检查员",
+    "inspector (not staff): read-only access under a supervisor's grant",
+    False,
+)
 GROUPS = [
     (
         "读书会",
@@ -80,6 +89,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Demo data created."))
         self._seed_lexicon()
         self._seed_review_roles(user_model)
+        self._seed_inspection(user_model)
         self._print_logins()
 
     def _seed_lexicon(self):
@@ -187,9 +197,41 @@ class Command(BaseCommand):
                 )
             staff.groups.add(roles[username], *([reviewers] if reviewers else []))
 
+    def _seed_inspection(self, user_model):
+        """R13.1: an inspector account (the "inspector" role, not staff) and, once, the supervisor's grant
+        to it: the first demo group and the platform statistics, for 30 days."""
+        role = AuthGroup.objects.filter(name="inspector").first()
+        supervisor = user_model.objects.filter(username="supervisor").first()
+        if role is None or supervisor is None:
+            return
+        inspector = user_model.objects.filter(username=INSPECTOR[0]).first()
+        if inspector is None:
+            inspector = identity_services.user_create(
+                actor=Actor.system(door=Door.CLI),
+                username=INSPECTOR[0],
+                password=DEMO_PASSWORD,
+                nickname=INSPECTOR[1],
+            )
+        inspector.groups.add(role)
+        if InspectionGrant.objects.filter(inspector=inspector).exists():
+            return
+        first = ChatGroup.objects.filter(name=GROUPS[0][0]).order_by("pk").first()
+        now = timezone.now()
+        report_services.inspection_grant(
+            actor=Actor.for_user(user_model.objects.get(pk=supervisor.pk), door=Door.CLI),
+            inspector=user_model.objects.get(pk=inspector.pk),
+            authority="市网信办（演示）",
+            reference="演示〔2026〕1号",
+            purpose="演示：检查读书会的投诉处理与日志留存。",
+            starts_at=now,
+            ends_at=now + timedelta(days=30),
+            groups=[first] if first else [],
+            statistics=True,
+        )
+
     def _print_logins(self):
         self.stdout.write(f"\nDemo logins: account name or mobile number, password {DEMO_PASSWORD}")
         for username, nickname, role, phone in [*MEMBERS, NEWCOMER]:
             self.stdout.write(f"  {username:<10} {phone}  {nickname:<4} {role}")
-        for username, nickname, role, _ in STAFF:
+        for username, nickname, role, _ in [*STAFF, INSPECTOR]:
             self.stdout.write(f"  {username:<10} {nickname:<6} {role}")
