@@ -143,7 +143,7 @@ class ChatGroup(models.Model):
         related_name="+",
         verbose_name=_("pinned"),
     )
-    activity_level = models.CharField(_("activity"), max_length=10, default="quiet")
+    activity_level = models.CharField(_("activity"), max_length=16, default="quiet")
     activity_messages_7d = models.PositiveIntegerField(_("messages in the last 7 days"), default=0)
     # R11.1: the end of the longest posting suspension in force (kept by the group-restriction services
     # from the ``GroupRestriction`` rows, which are the record). Read with the group, so the send path

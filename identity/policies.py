@@ -53,7 +53,18 @@ def _blacklist_refusal(entry) -> Decision:
 
 def can_use_group_functions(user) -> Decision:
     """R11.3: a person on the blacklist (by identity, so every account of theirs) may not create or join
-    groups, be appointed admin, or post. One query."""
+    groups, be appointed admin, or post. One query. R13.1: nor may an inspector account (the "inspector"
+    role): it reads under a supervisor's grant and takes no part in groups, so nothing it saw while
+    inspecting (an invitation link in a log, say) lets it in."""
+    if (
+        getattr(user, "is_authenticated", False)
+        and not user.is_superuser
+        and user.has_perm("reports.inspect")
+    ):
+        return deny(
+            "inspector_account",
+            _("An inspector account only reads under its grant; it cannot take part in groups."),
+        )
     entry = selectors.blacklist_active(user)
     return _blacklist_refusal(entry) if entry is not None else ALLOW
 

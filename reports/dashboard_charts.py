@@ -22,6 +22,8 @@ from pygal.style import Style
 
 from identity.models import IdentityVerification, VerificationStatus
 from moderation.models import Case, Complaint, Sanction, SanctionKind
+from moderation.selectors import TOOK_EFFECT
+from reports.dashboard import GROUP_KINDS, USER_KINDS, durations
 from screening.models import Action, ScreeningEvidence
 
 _SCRIPT = re.compile(r"<script\b.*?</script>|<!--.*?-->", re.DOTALL)  # scripts and comments
@@ -138,14 +140,15 @@ def trend_charts(now=None) -> list[Chart]:
         )
     )
 
-    decided = list(
-        Case.objects.filter(decided_at__gte=since)
-        .annotate(day=TruncDate("decided_at"))
-        .values_list("day", "created_at", "decided_at")
+    decided = durations(
+        Case.objects.filter(decided_at__gte=since).annotate(day=TruncDate("decided_at")),
+        "created_at",
+        "decided_at",
+        by="day",
     )
     by_day: dict[date, list[float]] = {}
-    for day, created, done in decided:
-        by_day.setdefault(day, []).append((done - created).total_seconds() / 3600)
+    for day, took in decided:
+        by_day.setdefault(day, []).append(took.total_seconds() / 3600)
     medians = [round(statistics.median(by_day[day]), 1) if day in by_day else None for day in days]
     everything = [hours for values_ in by_day.values() for hours in values_]
     title = _("Handling time of cases (median hours, by day decided)")
@@ -171,18 +174,14 @@ def trend_charts(now=None) -> list[Chart]:
     )
 
     groups = {
-        _("On groups"): (SanctionKind.GROUP_WARNING, SanctionKind.GROUP_POSTING, SanctionKind.GROUP_CLOSURE),
-        _("On users"): (
-            SanctionKind.USER_CREDIT,
-            SanctionKind.USER_LEVEL,
-            SanctionKind.USER_MANAGE,
-            SanctionKind.USER_CREATE,
-            SanctionKind.USER_MUTE,
-            SanctionKind.USER_SUSPEND,
-        ),
+        _("On groups"): GROUP_KINDS,
+        _("On users"): USER_KINDS,
         _("Blacklisting"): (SanctionKind.BLACKLIST,),
     }
-    measures = _per_day(Sanction.objects.filter(created_at__gte=since), "created_at", by="kind")
+    # Only measures that took effect, on the day they did: a refused or still unapproved one is no measure.
+    measures = _per_day(
+        Sanction.objects.filter(status__in=TOOK_EFFECT, starts_at__gte=since), "starts_at", by="kind"
+    )
     series = []
     totals = []
     for label, kinds in groups.items():

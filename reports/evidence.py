@@ -162,7 +162,7 @@ def case_messages(scope: Scope, case) -> list:
         return []
     message = case.message
     if message.group_id not in scope.group_ids:
-        return [message] if scope.in_span(message.created_at) or message.sender_id in scope.user_ids else []
+        return [message] if scope.message_visible(message) else []
     return scope.group_messages_around(case.group, message.seq, radius=CONTEXT_MESSAGES)
 
 

@@ -25,7 +25,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reports.filing import Filing, title_facts
+from reports.filing import NONE_CONFIGURED, Filing, title_facts
 
 FONT = "STSong-Light"
 MARGIN = 16 * mm
@@ -62,12 +62,17 @@ def _p(text, style) -> Paragraph:
 
 
 def _table(table, styles, width: float) -> Table:
+    """One table of a section; an empty one says so in a row across it, as the Markdown and the page do."""
     data = [[_p(h, styles["head"]) for h in table.headers]]
     data.extend([_p(c, styles["cell"]) for c in row] for row in table.rows)
+    empty = not table.rows
+    if empty:
+        data.append([_p(NONE_CONFIGURED, styles["cell"])] + [""] * (len(table.headers) - 1))
     flow = Table(data, colWidths=[width / len(table.headers)] * len(table.headers), repeatRows=1)
     flow.setStyle(
         TableStyle(
             [
+                *([("SPAN", (0, 1), (-1, 1))] if empty else []),
                 ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
                 ("GRID", (0, 0), (-1, -1), 0.4, RULE),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),

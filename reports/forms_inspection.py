@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.conf import settings
@@ -15,6 +15,7 @@ from identity import selectors as identity_selectors
 from reports import inspection
 
 DATETIME = {"type": "datetime-local"}
+EARLIEST_RECORDS = date(2017, 1, 1)  # before the Provisions, and before any record the platform keeps
 SEPARATORS = re.compile(r"[\s,，、;；]+")
 
 
@@ -87,6 +88,32 @@ class GrantForm(forms.Form):
             self.initial.setdefault(
                 "ends_at", now + timedelta(days=min(30, settings.INSPECTION_GRANT_MAX_DAYS))
             )
+
+    def _bounded(self, name: str, earliest, latest):
+        value = self.cleaned_data.get(name)
+        if value is None:
+            return value
+        day = value.date() if isinstance(value, datetime) else value
+        if not earliest <= day <= latest:
+            raise forms.ValidationError(
+                _("Choose a date between %(earliest)s and %(latest)s.")
+                % {"earliest": earliest, "latest": latest}
+            )
+        return value
+
+    def clean_starts_at(self):
+        today = timezone.localdate()
+        return self._bounded("starts_at", today - timedelta(days=1), today + timedelta(days=366))
+
+    def clean_ends_at(self):
+        today = timezone.localdate()
+        return self._bounded("ends_at", today - timedelta(days=1), today + timedelta(days=732))
+
+    def clean_records_from(self):
+        return self._bounded("records_from", EARLIEST_RECORDS, timezone.localdate() + timedelta(days=366))
+
+    def clean_records_until(self):
+        return self._bounded("records_until", EARLIEST_RECORDS, timezone.localdate() + timedelta(days=366))
 
     def clean_groups(self) -> list[ChatGroup]:
         codes = [code.upper() for code in _tokens(self.cleaned_data.get("groups", ""))]

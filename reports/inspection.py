@@ -12,10 +12,18 @@ Within it the inspector reads, and only reads:
 
 Anything else is a 404, as if it did not exist (house rule 10): an id outside the scope tells nothing.
 Other inspections' page views are never shown to an inspector.
+
+What a scope deliberately shows beyond its own records: a user in scope's memberships name the groups they
+are in (not their content); a group in scope lists every membership it has had; logs show the addresses of
+those who acted on what is in scope. Frozen evidence about a group outside the scope (a case in scope only
+through its user) keeps the reported message and member and the group's name and code, never the other
+members, the messages around or the announcement. Secrets in logged paths (invitation tokens, file
+tokens, signed links) are masked: an inspector account must not be able to use them.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -32,6 +40,14 @@ from moderation.models import Case, Complaint, ReviewItem, ReviewKind, Sanction
 from reports.models import EvidenceExport, InspectionGrant
 
 INSPECTION_EVENTS = "reports.inspection"  # prefix of the trail's own records of inspections
+TOKEN = re.compile(r"[0-9A-Za-z_-]{16,40}")
+SECRET_IN_PATH = re.compile(r"^/(join|files)/[^/]+")
+GROUP_FACTS = ("id", "code", "name", "status")
+
+
+def masked_path(path: str) -> str:
+    """A logged request path without the secrets it may carry (R13.1: shown to inspectors)."""
+    return SECRET_IN_PATH.sub(lambda found: f"/{found.group(1)}/…", (path or "").split("?", 1)[0])
 
 
 def grant_get_for_inspector(user, pk: int) -> InspectionGrant:
@@ -193,7 +209,14 @@ class Scope:
         )
 
     def message_by_attachment(self, token: str) -> Message:
-        message = Message.objects.filter(attachment__token=str(token)).select_related("attachment").first()
+        if not TOKEN.fullmatch(str(token)):
+            raise Http404
+        message = (
+            Message.objects.filter(attachment__token=token)
+            .exclude(seq=None)
+            .select_related("attachment")
+            .first()
+        )
         if message is None or not self.message_visible(message):
             raise Http404
         return message
@@ -225,8 +248,30 @@ class Scope:
         ids = {sanction.case_id for sanction in sanctions if sanction.case_id}
         return set(self.cases().filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
 
+    def frozen(self, evidence):
+        """Frozen evidence (house rule 8) as an inspector reads it: whole when its group is in scope;
+        otherwise the reported message and member and the group's name and code only."""
+        if not isinstance(evidence, dict):
+            return evidence
+        shown = dict(evidence)
+        group = shown.get("group")
+        if isinstance(group, dict) and group.get("id") not in self.group_ids:
+            shown["group"] = {key: group.get(key) for key in GROUP_FACTS}
+            for key in ("members", "before", "after"):
+                if key in shown:
+                    shown[key] = []
+        case = shown.get("case")
+        if isinstance(case, dict) and isinstance(case.get("first_complaint"), dict):
+            shown["case"] = {**case, "first_complaint": self.frozen(case["first_complaint"])}
+        return shown
+
     def complaints(self, case: Case) -> list[Complaint]:
-        return list(case.complaints.select_related("reporter").order_by("created_at", "pk"))
+        """The case's complaints in the span, their evidence as ``frozen`` shows it (never saved)."""
+        in_span = self._in_span(case.complaints.select_related("reporter"), "created_at")
+        complaints = list(in_span.order_by("created_at", "pk"))
+        for complaint in complaints:
+            complaint.evidence = self.frozen(complaint.evidence)
+        return complaints
 
     def review_decisions(self, case: Case) -> list[ReviewItem]:
         return list(
@@ -245,7 +290,11 @@ class Scope:
         )
 
     def sanctions_for_case(self, case: Case) -> list[Sanction]:
-        return list(self.sanctions().filter(case=case))
+        """The case's measures in scope, their evidence as ``frozen`` shows it (never saved)."""
+        sanctions = list(self.sanctions().filter(case=case))
+        for sanction in sanctions:
+            sanction.evidence = self.frozen(sanction.evidence)
+        return sanctions
 
     def statistics(self) -> ComplaintStatistics:
         """R12.2: complaints received in scope and how their cases were handled: decided, open, overdue

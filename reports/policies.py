@@ -92,6 +92,8 @@ def can_inspect(user, grant, *, now=None) -> Decision:
 
     if not is_inspector(user) or grant.inspector_id != user.pk:
         return deny("not_your_grant", _("This inspection grant is not yours."))
+    if user.is_staff:  # made staff since the grant: one account, one capacity
+        return deny("staff_account", _("A staff account cannot be given inspector access."))
     state = grant.state_at(now or timezone.now())
     if state == GrantState.REVOKED:
         return deny("grant_revoked", _("This inspection grant has been revoked."))

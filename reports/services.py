@@ -16,7 +16,6 @@ import functools
 import hashlib
 import json
 import logging
-import math
 import os
 import re
 from datetime import date, datetime, time, timedelta
@@ -33,11 +32,12 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from common.actors import Actor
-from common.policies import PolicyDenied
+from common.policies import deny
 from common.reasons import ReasonKind
 from moderation.models import Appeal, AppealStatus, Case, Complaint, Sanction, SanctionStatus
 from notifications.services import notify
 from reports import delivery, evidence, policies, register_exports, selectors, signing
+from reports.figures import nearest_rank
 from reports.inspection import Scope
 from reports.models import (
     UNDELIVERED,
@@ -324,15 +324,6 @@ def _closed_today(now: datetime | None = None) -> date:
     return timezone.localdate(now - _summary_grace(), timezone.get_default_timezone())
 
 
-def _percentile(values: list[float], fraction: float) -> int | None:
-    """Nearest-rank percentile, in whole seconds."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return int(ordered[rank - 1])
-
-
 def _period_summary(kind: str, start: date, end: date) -> dict:
     """R11.4: the measures that took effect in the period by article, category and measure; complaints
     received; cases handled, their handling time (median and 95th percentile) and the overdue ones."""
@@ -385,8 +376,8 @@ def _period_summary(kind: str, start: date, end: date) -> dict:
             "complaints": {
                 "received": Complaint.objects.filter(created_at__gte=since, created_at__lt=until).count(),
                 "cases_handled": len(handled),
-                "handling_seconds_median": _percentile(seconds, 0.5),
-                "handling_seconds_p95": _percentile(seconds, 0.95),
+                "handling_seconds_median": nearest_rank(seconds, 0.5),
+                "handling_seconds_p95": nearest_rank(seconds, 0.95),
                 "overdue_handled": sum(1 for _c, decided, deadline in handled if decided > deadline),
                 "overdue_open": Case.objects.filter(created_at__lt=until, deadline__lt=until)
                 .filter(Q(decided_at__isnull=True) | Q(decided_at__gte=until))
@@ -632,7 +623,6 @@ def _local(moment) -> str:
 
 
 def _validate_grant(*, inspector, authority, purpose, starts_at, ends_at, groups, users, statistics, records):
-    policies.can_be_granted(inspector).require()
     errors = {}
     if not (authority or "").strip():
         errors["authority"] = _("Name the inspecting authority.")
@@ -673,7 +663,9 @@ def inspection_grant(
 ) -> InspectionGrant:
     """R13.1: a supervisor gives an inspector account read-only access for a purpose, a time window (at
     most ``INSPECTION_GRANT_MAX_DAYS``) and a scope of groups, users and a span of records."""
-    policies.require_grant_inspection(actor.user)
+    for decision in (policies.can_grant_inspection(actor.user), policies.can_be_granted(inspector)):
+        if not decision:
+            inspection_denied(actor=actor, decision=decision, action="grant", inspector=inspector.pk)
     groups, users = list(groups), list(users)
     _validate_grant(
         inspector=inspector,
@@ -733,15 +725,36 @@ def inspection_grant(
     return grant
 
 
+def inspection_denied(*, actor: Actor, decision, action: str, grant: InspectionGrant | None = None, **data):
+    """House rule 6: a refused attempt to grant, revoke or use inspector access is audited, then refused
+    (``action``: grant, revoke or inspect; ``data`` says what was asked for)."""
+    audit_record(
+        actor=actor,
+        event_type=f"reports.inspection_{action}_denied"
+        if action != "inspect"
+        else "reports.inspection_refused",
+        target=grant,
+        reason=str(decision.reason)[:300],
+        data={"refused": decision.code, **{key: str(value)[:300] for key, value in data.items()}},
+    )
+    decision.require()
+
+
 def inspection_revoke(*, actor: Actor, grant: InspectionGrant, reason: str) -> InspectionGrant:
     """R13.1: a supervisor ends a grant early, with a reason; the inspector's next page is refused."""
-    policies.require_grant_inspection(actor.user)
+    decision = policies.can_grant_inspection(actor.user)
+    if not decision:
+        inspection_denied(actor=actor, decision=decision, action="revoke", grant=grant)
     if not (reason or "").strip():
         raise ValidationError({"reason": _("State why access is revoked.")})
+    over = deny("grant_over", _("This grant has already ended."))
+    current = InspectionGrant.objects.get(pk=grant.pk)
+    if current.revoked_at is not None or current.ends_at <= timezone.now():
+        inspection_denied(actor=actor, decision=over, action="revoke", grant=current)
     with transaction.atomic():
         grant = InspectionGrant.objects.select_for_update().get(pk=grant.pk)
-        if grant.revoked_at is not None or grant.ends_at <= timezone.now():
-            raise PolicyDenied("grant_over", _("This grant has already ended."))
+        if grant.revoked_at is not None:  # revoked meanwhile by another supervisor
+            over.require()
         grant.revoked_at = timezone.now()
         grant.revoked_by = actor.user
         grant.revoke_reason = reason.strip()[:300]
@@ -758,14 +771,20 @@ def inspection_revoke(*, actor: Actor, grant: InspectionGrant, reason: str) -> I
     return grant
 
 
-def inspection_page_record(*, actor: Actor, grant: InspectionGrant, path: str, refused: str = "") -> None:
+def inspection_page_record(
+    *, actor: Actor, grant: InspectionGrant | None, path: str, refused: str = "", grant_id=None
+) -> None:
     """R13.1: every page an inspector opens under a grant is in the audit trail, and so is every refusal
-    (outside the scope, or outside the grant's window), with the address asked for."""
+    (outside the scope, outside the grant's window, or a grant that is not theirs: ``grant`` is then None
+    and ``grant_id`` what was asked for), with the address asked for."""
+    data = {"path": path[:300], **({"refused": refused} if refused else {})}
+    if grant is None:
+        data["grant"] = str(grant_id)[:20]
     audit_record(
         actor=actor,
         event_type="reports.inspection_refused" if refused else "reports.inspection_viewed",
         target=grant,
-        data={"path": path[:300], **({"refused": refused} if refused else {})},
+        data=data,
     )
 
 

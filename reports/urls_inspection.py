@@ -9,7 +9,7 @@ from reports import views_inspection as views
 urlpatterns = [
     path("", views.home, name="inspection-home"),
     path("<int:grant_id>/", views.grant_overview, name="inspection-grant"),
-    path("<int:grant_id>/groups/<str:code>/", views.group_detail, name="inspection-group"),
+    path("<int:grant_id>/groups/<group_code:code>/", views.group_detail, name="inspection-group"),
     path("<int:grant_id>/users/<int:pk>/", views.user_detail, name="inspection-user"),
     path("<int:grant_id>/cases/<int:pk>/", views.case_detail, name="inspection-case"),
     path("<int:grant_id>/cases/<int:pk>/evidence/", views.case_export, name="inspection-case-export"),

@@ -41,7 +41,10 @@ def grant_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def grant_new(request):
-    policies.require_grant_inspection(request.user)
+    decision = policies.can_grant_inspection(request.user)
+    if not decision and request.method == "POST":
+        services.inspection_denied(actor=Actor.from_request(request), decision=decision, action="grant")
+    decision.require()
     form = GrantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -82,7 +85,11 @@ def grant_detail(request, pk: int):
 @login_required
 @require_POST
 def grant_revoke(request, pk: int):
-    policies.require_grant_inspection(request.user)
+    decision = policies.can_grant_inspection(request.user)
+    if not decision:
+        services.inspection_denied(
+            actor=Actor.from_request(request), decision=decision, action="revoke", grant_id=pk
+        )
     grant = inspection.grant_get_for_supervisor(pk)
     form = RevokeForm(request.POST)
     if not form.is_valid():

@@ -37,9 +37,15 @@ def inspector_page(view):
     @login_required
     @wraps(view)
     def page(request, grant_id: int, *args, **kwargs):
-        grant = inspection.grant_get_for_inspector(request.user, grant_id)
         actor = _actor(request)
         path = request.get_full_path()
+        try:
+            grant = inspection.grant_get_for_inspector(request.user, grant_id)
+        except Http404:
+            services.inspection_page_record(
+                actor=actor, grant=None, path=path, refused="not_your_grant", grant_id=grant_id
+            )
+            raise
         decision = policies.can_inspect(request.user, grant)
         if not decision:
             services.inspection_page_record(actor=actor, grant=grant, path=path, refused=decision.code)
@@ -193,6 +199,8 @@ def logs(request, scope: Scope):
         rows = scope.network_logs()
         rows = list((rows.filter(pk__lt=before) if before else rows)[:PAGE])
         older = rows[-1].pk if len(rows) == PAGE else None
+        for row in rows:
+            row.shown_path = inspection.masked_path(row.path)
     return render(request, "reports/inspection/logs.html", _context(scope, kind=kind, rows=rows, older=older))
 
 

@@ -72,6 +72,16 @@ def test_activity_level_r7_1_is_computed_and_idempotent(db, owner, group, member
     assert services.group_activity_compute(actor=system) == 0  # the same day, the same result
 
 
+def test_every_configured_activity_level_fits_r7_1(db, owner, group, member, settings):
+    """The default levels, the busiest included ("very_active"), are stored whole (PostgreSQL refuses a
+    longer value than the column allows)."""
+    busiest = settings.GROUP_ACTIVITY_THRESHOLDS[-1][0]
+    settings.GROUP_ACTIVITY_THRESHOLDS = ((busiest, 0),)
+    services.group_activity_compute(actor=Actor.system(door=Door.TASK))
+    group.refresh_from_db()
+    assert group.activity_level == busiest == "very_active"
+
+
 def test_invitation_doors_r8_5_api_and_page(client, db, owner, group, member):
     GroupTier.objects.filter(number=2).update(min_members=2)  # confirmation needed from now on
     invitee = UserFactory()

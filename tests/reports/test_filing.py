@@ -22,12 +22,14 @@ from reports.filing_pdf import filing_pdf
 from tests.factories import UserFactory, ensure_default_levels
 
 SECTIONS = (
+    "documents",
     "categories",
     "tiers",
     "credit",
     "sanctions",
     "complaints",
     "reasons",
+    "lexicon",
     "real_name",
     "retention",
     "emergency",

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
@@ -215,10 +216,14 @@ def test_anything_outside_the_scope_is_a_404_and_the_attempt_is_audited_r13_1(
     }[target]
     response = inspector_client(client, inspector).get(url)
     assert response.status_code == 404
-    if target != "someone_elses_grant":  # a grant that is not yours is not yours to be audited under
-        refusal = AuditEvent.objects.get(event_type="reports.inspection_refused")
+    refusal = AuditEvent.objects.get(event_type="reports.inspection_refused")
+    assert refusal.actor_kind == "inspector"
+    if target == "someone_elses_grant":  # recorded, but not under the other inspector's grant
+        assert refusal.data == {"path": url, "refused": "not_your_grant", "grant": str(theirs.pk)}
+        assert refusal.target_id == ""
+    else:
         assert refusal.data == {"path": url, "refused": "out_of_scope"}
-        assert refusal.actor_kind == "inspector"
+        assert refusal.target_id == str(grant.pk)
 
 
 def test_a_user_in_scope_is_readable_and_their_messages_elsewhere_too_r13_1(
@@ -535,3 +540,173 @@ def test_a_removed_picture_in_scope_opens_for_the_inspector_and_one_outside_does
     # The member who removed nothing cannot open the removed picture through the members' door.
     client.force_login(member)
     assert client.get(reverse("attachment", args=[picture.attachment.token])).status_code == 404
+
+
+# Review findings: nothing the inspector sees lets them in, or out of the scope
+
+
+def test_logged_invitation_links_are_masked_and_an_inspector_account_cannot_join_r13_1(
+    client, grantor, inspector, scene
+):
+    grant = make_grant(grantor, inspector, scene, groups=[], users=[scene["stranger"]])
+    secret = group_services.group_create(actor=actor_for(scene["stranger"]), name="秘密群")
+    client.force_login(scene["stranger"])
+    client.get(f"/join/{secret.invite_token}/")
+    inspector_client(client, inspector)
+    page = client.get(reverse("inspection-logs", args=[grant.pk]) + "?kind=network").content.decode()
+    assert "/join/…" in page
+    assert secret.invite_token not in page
+    client.post(f"/join/{secret.invite_token}/", {"accept_rules": "on"})
+    assert not secret.memberships.filter(user=inspector).exists()
+    with pytest.raises(PolicyDenied) as refused:
+        group_services.membership_join(
+            actor=actor_for(inspector), group=secret, invite_token=secret.invite_token
+        )
+    assert refused.value.code == "inspector_account"
+
+
+def test_frozen_evidence_about_a_group_outside_the_scope_keeps_only_the_reported_message_r13_1(
+    client, grantor, inspector, scene, outsider
+):
+    other = scene["other_group"]
+    bystander = UserFactory(username="bystander9", nickname="旁观者")
+    group_services.membership_join(actor=actor_for(bystander), group=other, invite_token=other.invite_token)
+    group_services.message_send(
+        actor=actor_for(bystander), group=other, body="旁观者的私密话", client_msg_id="b1"
+    )
+    said, _created = group_services.message_send(
+        actor=actor_for(scene["stranger"]), group=other, body="违规的话", client_msg_id="s1"
+    )
+    complaint = moderation_services.complaint_file(
+        actor=actor_for(outsider),
+        target=ReportTarget("message", other, said, scene["stranger"]),
+        category="CONDUCT_FRAUD_SPAM",
+    )
+    grant = make_grant(grantor, inspector, scene, groups=[], users=[scene["stranger"]])
+    inspector_client(client, inspector)
+    page = client.get(reverse("inspection-case", args=[grant.pk, complaint.case.pk])).content.decode()
+    assert "违规的话" in page
+    assert "旁观者的私密话" not in page
+    body = client.post(reverse("inspection-case-export", args=[grant.pk, complaint.case.pk])).content
+    record = json.loads(zipfile.ZipFile(io.BytesIO(body)).read("case.json"))
+    evidence = record["complaints"][0]["evidence"]
+    assert evidence["message"]["text"] == "违规的话"
+    assert evidence["before"] == evidence["members"] == []
+    assert set(evidence["group"]) == {"id", "code", "name", "status"}
+    assert "旁观者" not in json.dumps(record, ensure_ascii=False)
+
+
+def test_the_reported_message_outside_the_span_stays_out_of_the_package_r13_1(grantor, inspector, scene):
+    from common.actors import Actor, ActorKind, Door
+    from groups.models import Message
+
+    Message.objects.filter(pk=scene["message"].pk).update(created_at=timezone.now() - timedelta(days=10))
+    grant = make_grant(
+        grantor,
+        inspector,
+        scene,
+        groups=[],
+        users=[scene["message"].sender],
+        records_from=timezone.now() - timedelta(days=30),
+        records_until=timezone.now() - timedelta(days=20),
+    )
+    actor = Actor(user=inspector, kind=ActorKind.INSPECTOR, door=Door.WEB)
+    with pytest.raises(Http404):  # the case itself was opened today: outside the span
+        services.evidence_export(actor=actor, grant=grant, case=scene["case"])
+    wide = make_grant(
+        grantor,
+        inspector,
+        scene,
+        groups=[],
+        users=[scene["message"].sender],
+        records_from=timezone.now() - timedelta(days=1),
+    )
+    body, _export = services.evidence_export(actor=actor, grant=wide, case=scene["case"])
+    messages = json.loads(zipfile.ZipFile(io.BytesIO(body)).read("messages.json"))
+    assert messages == []  # sent ten days ago: before the span
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("records_from", "0001-01-01"), ("records_until", "9999-12-31")]
+)
+def test_dates_far_out_of_range_are_refused_with_a_message_r13_1(
+    client, grantor, inspector, scene, field, value
+):
+    client.force_login(grantor)
+    now = timezone.localtime()
+    form = {
+        "inspector": inspector.pk,
+        "authority": "市网信办",
+        "purpose": "检查",
+        "starts_at": f"{now:%Y-%m-%dT%H:%M}",
+        "ends_at": f"{now + timedelta(days=3):%Y-%m-%dT%H:%M}",
+        "groups": scene["group"].code,
+        field: value,
+    }
+    response = client.post(reverse("inspection-grant-new"), form)
+    assert response.status_code == 200
+    assert "has-error" in response.content.decode()
+    assert not InspectionGrant.objects.exists()
+    assert client.get(reverse("inspection-grants")).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["groups/AB%00CD/", "files/ab%00cd/", "files/x/"])
+def test_odd_codes_and_tokens_are_404_not_500(client, grant, inspector, path):
+    response = inspector_client(client, inspector).get(f"/inspection/{grant.pk}/{path}")
+    assert response.status_code == 404
+
+
+def test_refused_grants_and_revocations_are_audited_r13_1(client, grant, inspector, scene, member):
+    reviewer = UserFactory(username="rev-y", is_staff=True)
+    client.force_login(reviewer)
+    assert client.post(reverse("inspection-grant-new"), {}).status_code == 403
+    assert (
+        client.post(reverse("inspection-grant-revoke", args=[grant.pk]), {"reason": "x"}).status_code == 403
+    )
+    denied = AuditEvent.objects.filter(actor=reviewer, event_type__endswith="_denied").values_list(
+        "event_type", flat=True
+    )
+    assert sorted(denied) == ["reports.inspection_grant_denied", "reports.inspection_revoke_denied"]
+
+
+def test_an_inspector_made_staff_loses_the_grant_r13_1(client, grant, inspector):
+    type(inspector).objects.filter(pk=inspector.pk).update(is_staff=True)
+    inspector.refresh_from_db()
+    assert (
+        inspector_client(client, inspector).get(reverse("inspection-grant", args=[grant.pk])).status_code
+        == 403
+    )
+
+
+# The dashboard's rows (R12.2, R13.1)
+
+
+def _dashboard_row(rid: str):
+    from reports import dashboard
+
+    return next(row for row in dashboard.requirement_rows() if row.id == rid)
+
+
+def test_r13_1_r12_2_rows_count_grants_pages_and_exports_by_hand(client, grant, grantor, inspector, scene):
+    make_grant(grantor, inspector, scene, starts_at=timezone.now() + timedelta(days=1))  # not yet in force
+    inspector_client(client, inspector)
+    client.get(reverse("inspection-grant", args=[grant.pk]))
+    client.get(reverse("inspection-case", args=[grant.pk, scene["case"].pk]))
+    client.get(reverse("inspection-group", args=[grant.pk, scene["other_group"].code]))  # refused
+    client.post(reverse("inspection-case-export", args=[grant.pk, scene["case"].pk]))
+    row = _dashboard_row("R13.1")
+    figures = dict(row.figures)
+    assert row.status == "met"
+    assert (figures["Grants in force"], figures["Granted, last 30 days"]) == ("1", "2")
+    assert (figures["Pages opened (audited)"], figures["Refused (audited)"]) == ("2", "1")
+    assert figures["Evidence packages exported, last 30 days"] == "1"
+    r12 = _dashboard_row("R12.2")
+    assert r12.status == "met"
+    assert dict(r12.figures)["Inspector pages opened, last 30 days"] == "2"
+
+
+def test_r13_1_a_grant_whose_inspector_was_deactivated_needs_attention(grant, inspector):
+    type(inspector).objects.filter(pk=inspector.pk).update(is_active=False)
+    row = _dashboard_row("R13.1")
+    assert row.status == "attention"
+    assert "1 grant" in row.reason
