@@ -665,7 +665,9 @@ def inspection_grant(
     most ``INSPECTION_GRANT_MAX_DAYS``) and a scope of groups, users and a span of records."""
     for decision in (policies.can_grant_inspection(actor.user), policies.can_be_granted(inspector)):
         if not decision:
-            inspection_denied(actor=actor, decision=decision, action="grant", inspector=inspector.pk)
+            inspection_denied(
+                actor=actor, decision=decision, action="grant", asked={"inspector": inspector.pk}
+            )
     groups, users = list(groups), list(users)
     _validate_grant(
         inspector=inspector,
@@ -725,9 +727,11 @@ def inspection_grant(
     return grant
 
 
-def inspection_denied(*, actor: Actor, decision, action: str, grant: InspectionGrant | None = None, **data):
+def inspection_denied(
+    *, actor: Actor, decision, action: str, grant: InspectionGrant | None = None, asked: dict | None = None
+):
     """House rule 6: a refused attempt to grant, revoke or use inspector access is audited, then refused
-    (``action``: grant, revoke or inspect; ``data`` says what was asked for)."""
+    (``action``: grant, revoke or inspect; ``asked`` says what was asked for)."""
     audit_record(
         actor=actor,
         event_type=f"reports.inspection_{action}_denied"
@@ -735,7 +739,7 @@ def inspection_denied(*, actor: Actor, decision, action: str, grant: InspectionG
         else "reports.inspection_refused",
         target=grant,
         reason=str(decision.reason)[:300],
-        data={"refused": decision.code, **{key: str(value)[:300] for key, value in data.items()}},
+        data={"refused": decision.code, **{key: str(value)[:300] for key, value in (asked or {}).items()}},
     )
     decision.require()
 

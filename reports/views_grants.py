@@ -88,7 +88,7 @@ def grant_revoke(request, pk: int):
     decision = policies.can_grant_inspection(request.user)
     if not decision:
         services.inspection_denied(
-            actor=Actor.from_request(request), decision=decision, action="revoke", grant_id=pk
+            actor=Actor.from_request(request), decision=decision, action="revoke", asked={"grant": pk}
         )
     grant = inspection.grant_get_for_supervisor(pk)
     form = RevokeForm(request.POST)

@@ -3,7 +3,7 @@ one group from the header's staff menu; the inspector opens the grant from their
 group (the removed message too), opens the case and exports its evidence package, whose manifest hashes
 every file; the supervisor then sees each page the inspector opened. Screenshots at desktop and phone widths.
 
-It shares the browser tests' live server and database: the case it inspects is made here, in 小区邻里, by the
+It shares the browser tests' live server and database: the case it inspects is made here, in 读书会, by the
 demo members through the services (run in the server's database by ``manage.py shell``)."""
 
 import hashlib
@@ -27,7 +27,7 @@ AD = "周末团购特价海鲜，私信我下单"
 
 
 def seed_case() -> str:
-    """张伟 posts an advertisement in 小区邻里, 韩梅梅 reports it and 王芳 (the owner) removes it. Prints the
+    """李雷 posts an advertisement in 读书会, 韩梅梅 reports it and 王芳 (the owner) removes it. Prints the
     group's code."""
     from django.contrib.auth import get_user_model
 
@@ -38,8 +38,8 @@ def seed_case() -> str:
     from moderation.selectors import ReportTarget
 
     users = get_user_model().objects
-    group = ChatGroup.objects.get(name="小区邻里")
-    author, reporter, owner = (users.get(username=name) for name in ("zhangwei", "hanmeimei", "wangfang"))
+    group = ChatGroup.objects.get(name="读书会")
+    author, reporter, owner = (users.get(username=name) for name in ("lilei", "hanmeimei", "wangfang"))
 
     def actor(user):
         return Actor.for_user(user, door=Door.WEB, ip="127.0.0.1")
@@ -71,7 +71,7 @@ def test_r13_1_supervisor_grants_inspector_opens_the_case_and_exports_its_eviden
     supervisor_context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
     inspector_context = browser.new_context(viewport=DESKTOP, locale="zh-CN", accept_downloads=True)
 
-    # The supervisor grants the inspector access to 小区邻里 from the staff menu.
+    # The supervisor grants the inspector access to 读书会 from the staff menu.
     supervisor = sign_in(supervisor_context, live_url, "supervisor")
     staff_link(supervisor, "检查授权").click()
     expect(supervisor.get_by_role("heading", name="检查授权")).to_be_visible()
@@ -79,7 +79,7 @@ def test_r13_1_supervisor_grants_inspector_opens_the_case_and_exports_its_eviden
     supervisor.get_by_label("检查人员账号", exact=True).select_option(label="inspector · 检查员")
     supervisor.get_by_label("检查机关", exact=True).fill("区网信办")
     supervisor.get_by_label("文书编号", exact=True).fill("网信检〔2026〕7号")
-    supervisor.get_by_label("检查目的", exact=True).fill("核查小区邻里群的虚假团购广告及其处置。")
+    supervisor.get_by_label("检查目的", exact=True).fill("核查读书会群的虚假团购广告及其处置。")
     supervisor.get_by_label("检查范围内的群组", exact=True).fill(f"{code}, NOPE0000")
     supervisor.get_by_role("button", name="授予授权").click()
     expect(supervisor.locator(".field.has-error")).to_contain_text("NOPE0000")  # named, nothing granted
@@ -98,7 +98,7 @@ def test_r13_1_supervisor_grants_inspector_opens_the_case_and_exports_its_eviden
     expect(inspector.locator(".inspection-banner")).to_contain_text("您打开的每个页面都会被记录")
     expect(inspector.locator("#statistics")).to_contain_text("投诉及处理情况")
     shoot_both(inspector, "inspection-overview")
-    inspector.get_by_role("link", name="小区邻里").click()
+    inspector.get_by_role("link", name="读书会").click()
     removed = inspector.locator(".insp-message", has_text=AD)
     expect(removed).to_contain_text("诈骗广告")  # the reason for removal
     inspector.go_back()
