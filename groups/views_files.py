@@ -82,5 +82,7 @@ def attachment_raw(request, token: str):
     )
     response["Cache-Control"] = f"private, max-age={settings.ATTACHMENT_URL_SECONDS}"
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    )
     return response

@@ -145,3 +145,41 @@ def sms_code():
         raise AssertionError(f"no text to {phone_e164}")
 
     return read
+
+
+@pytest.fixture(autouse=True)
+def no_content_security_policy_violations(request):
+    """Every page of every browser test runs under the Content-Security-Policy; a script, handler, socket or
+    picture the policy refuses shows in the console as "Refused to …", and fails the test."""
+    if "browser" not in request.fixturenames and "page" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    refused: list[str] = []
+
+    def watch(page):
+        page.on("console", lambda message: _note_refusal(refused, page, message.text))
+
+    def watch_context(context):
+        context.on("page", watch)
+        for page in context.pages:
+            watch(page)
+
+    original = browser.new_context
+
+    def new_context(*args, **kwargs):
+        context = original(*args, **kwargs)
+        watch_context(context)
+        return context
+
+    browser.new_context = new_context
+    for context in browser.contexts:  # pytest-playwright's own context, for tests that take ``page``
+        watch_context(context)
+    yield
+    browser.new_context = original
+    assert not refused, refused
+
+
+def _note_refusal(refused: list, page, text: str) -> None:
+    if "Content Security Policy" in text or text.startswith("Refused to"):
+        refused.append(f"{page.url}: {text}")

@@ -52,9 +52,8 @@ def test_a_photo_reaches_the_group_as_a_thumbnail_and_opens_in_full(browser, liv
 
     thumbnail = reader.locator("#messages li.msg .attachment.image img").last
     expect(thumbnail).to_be_visible(timeout=15_000)
-    reader.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle(), timeout=10_000
-    )
+    expect(thumbnail).to_have_js_property("complete", True, timeout=10_000)
+    assert thumbnail.evaluate("img => img.naturalWidth") > 0
     assert thumbnail.evaluate("img => img.naturalWidth") <= 480  # the thumbnail, not the original
     shoot(reader, "chat-photo-received-desktop")
     with reader.expect_popup() as opened:

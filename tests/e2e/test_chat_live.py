@@ -32,8 +32,10 @@ def verify_identity(page, name: str):
     page.click("main form button[type=submit]")
 
 
-def wait_for_socket(page):
-    page.wait_for_function("document.body.dataset.socket === 'open'", timeout=10_000)
+def wait_for_socket(page, state: str = "open"):
+    """The page's socket reached ``state`` (its body's data-socket). Not ``wait_for_function``: its polling
+    evaluates a string, which the pages' Content-Security-Policy (no eval) refuses."""
+    expect(page.locator("body")).to_have_attribute("data-socket", state, timeout=10_000)
 
 
 def send(page, text: str):

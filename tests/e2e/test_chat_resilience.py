@@ -44,7 +44,7 @@ def test_offline_sends_arrive_once_in_order_and_a_recall_disappears(browser, liv
     open_group(him)
 
     her_context.set_offline(True)
-    her.wait_for_function("document.body.dataset.socket === 'closed'", timeout=10_000)
+    wait_for_socket(her, "closed")
     expect(her.locator("#conn-banner")).to_be_visible()
     send(her, "停水期间楼下有桶装水")
     send(her, "需要的邻居来 3 栋拿")

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ROOT, _database_url
+from tests.e2e.test_chat_live import wait_for_socket
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +46,7 @@ COUNT_SOCKETS = """
 def open_tab(context, url: str):
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function("document.body.dataset.socket === 'open'", timeout=10_000)
+    wait_for_socket(page)
     page.evaluate("window.__sameDocument = true")  # gone if the page reloads
     return page
 
@@ -82,7 +83,7 @@ def test_a_credit_change_reaches_every_tab_and_reading_in_one_clears_the_others(
     chat = member.new_page()
     chat.goto(f"{live_url}/")
     chat.locator("#group-list li[data-group]", has_text="读书会").click()
-    chat.wait_for_function("document.body.dataset.socket === 'open'", timeout=10_000)
+    wait_for_socket(chat)
     chat.evaluate("window.__sameDocument = true")
     tabs = (credit, centre, chat)
     before = unread(credit)
@@ -210,7 +211,7 @@ def test_a_group_notice_reaches_a_members_tabs_and_is_counted_for_them(browser, 
     profile = open_tab(member, f"{live_url}/accounts/profile/")
     chat = member.new_page()
     chat.goto(f"{live_url}/")
-    chat.wait_for_function("document.body.dataset.socket === 'open'", timeout=10_000)
+    wait_for_socket(chat)
     before = unread(profile)
 
     run_on_server(ANNOUNCE)  # a group notice carries no count: each tab asks for its member's own
