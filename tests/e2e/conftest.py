@@ -125,6 +125,7 @@ def _result_dirs():
 @pytest.fixture
 def shoot():
     def save(page, name: str):
+        page.bring_to_front()  # a page in a background tab may fail: "Unable to capture screenshot"
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
 
     return save
