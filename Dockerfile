@@ -24,5 +24,7 @@ USER app
 EXPOSE 8000
 # Client address and source port (R13.2) come from X-Forwarded-For / X-Client-Port only when the request
 # came from a proxy listed in TRUSTED_PROXIES (Django reads them, so the port survives too).
+# A chat frame is at most about 25,000 characters (groups.consumers.FRAME_MAX_CHARS): 1 MiB refuses a larger
+# one at the protocol level (close 1009) before it is buffered, instead of uvicorn's 16 MiB.
 CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "4", \
-     "--lifespan", "off"]
+     "--lifespan", "off", "--ws-max-size", "1048576"]

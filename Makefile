@@ -34,7 +34,7 @@ run: install
 	@echo "  Qunzu is starting at http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
 	@echo "  Sign in with one of the demo logins above; open a second browser to chat between two members."
 	@echo
-	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off --ws-max-size 1048576
 
 lint: install
 	$(VENV)/bin/ruff check .

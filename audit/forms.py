@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import HoldTarget, NetworkLogKind
+from common.input_guard import RefuseDirectionControls
 
 
 class SearchForm(forms.Form):
@@ -28,13 +29,13 @@ class SearchForm(forms.Form):
     )
 
 
-class HoldForm(forms.Form):
+class HoldForm(RefuseDirectionControls, forms.Form):
     target_type = forms.ChoiceField(label=_("Hold"), choices=HoldTarget.choices)
     target_id = forms.CharField(label=_("User id, group code or case number"), max_length=64)
     reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class LiftForm(forms.Form):
+class LiftForm(RefuseDirectionControls, forms.Form):
     reason = forms.CharField(label=_("Why the hold can end"), max_length=500)
 
     def clean(self):

@@ -17,6 +17,7 @@ if __name__ == "__main__":
         retention,
         review_queue,
         screening,
+        soak,
     )
 
     args = sys.argv[1:]
@@ -30,6 +31,7 @@ if __name__ == "__main__":
         chat_fanout,
         chat_resume,
         chat_memory,
+        soak,  # last: ten minutes at full size (one with --quick)
     )
     for benchmark in benchmarks:
         benchmark.main(args)

@@ -286,6 +286,37 @@ class Server:
 # --- the client ------------------------------------------------------------------------------------------
 
 
+async def open_socket(server: Server, path: str, cookie: str, timeout: float) -> tuple:
+    """A socket to ``path`` as the page opens it (the session cookie, the site's Origin; no compression, no
+    client pings, no bound on frames read ahead); on the chat route also its ``hello`` frame, and any
+    frames that came before it (the protocol says none should; the page script takes them as they come).
+    Returns (socket, hello or None, [earlier frames])."""
+    from websockets.asyncio.client import connect
+
+    headers = {"Cookie": f"sessionid={cookie}"} if cookie else {}
+    ws = await connect(
+        server.url(path),
+        origin=server.origin,
+        additional_headers=headers,
+        compression=None,
+        max_size=None,
+        max_queue=None,
+        ping_interval=None,
+        open_timeout=timeout,
+    )
+    if path != "/ws/":
+        return ws, None, []
+    early = []
+    try:
+        async with asyncio.timeout(timeout):
+            while (hello := json.loads(await ws.recv())).get("type") != "hello":
+                early.append(hello)
+    except BaseException:
+        await ws.close()
+        raise
+    return ws, hello, early
+
+
 class Phase:
     """One measurement: what was sent when, what arrived, within the measured window."""
 
@@ -326,23 +357,8 @@ class Socket:
         self.open_now = False
 
     async def open(self) -> None:
-        from websockets.asyncio.client import connect
-
-        headers = {"Cookie": f"sessionid={self.cookie}"} if self.cookie else {}
         path = {"chat": "/ws/", "echo": "/ws/bench-echo/", "echo-hub": "/ws/bench-echo-hub/"}[self.kind]
-        self.ws = await connect(
-            self.server.url(path),
-            origin=self.server.origin,
-            additional_headers=headers,
-            compression=None,
-            max_size=None,
-            max_queue=None,
-            ping_interval=None,
-            open_timeout=60,
-        )
-        if self.kind == "chat":
-            hello = json.loads(await asyncio.wait_for(self.ws.recv(), 60))
-            assert hello["type"] == "hello", hello
+        self.ws, _hello, _early = await open_socket(self.server, path, self.cookie, 60)
         self.open_now = True
         self.reader = asyncio.create_task(self._read())
 

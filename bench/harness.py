@@ -24,10 +24,10 @@ _ADMIN_URL = ""
 BENCH_REDIS_DB = 12  # the tests use databases 13-15
 
 
-def bench_redis_url() -> str:
-    """The Redis of REDIS_URL (default the local one), database 12: the benchmarks' own."""
+def bench_redis_url(db: int = BENCH_REDIS_DB) -> str:
+    """The Redis of REDIS_URL (default the local one), database 12 (the benchmarks' own) unless told."""
     base = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    return urlunsplit(urlsplit(base)._replace(path=f"/{BENCH_REDIS_DB}"))
+    return urlunsplit(urlsplit(base)._replace(path=f"/{db}"))
 
 
 def setup_django(name: str = "qunzu_bench") -> None:
@@ -39,17 +39,21 @@ def setup_django(name: str = "qunzu_bench") -> None:
     base = _ADMIN_URL
     if not base.startswith("postgres"):
         sys.exit("The benchmarks need DATABASE_URL pointing at PostgreSQL (make bench sets it).")
+    switch = False
     if "django.db" in sys.modules:  # an earlier benchmark in this process still holds its database
         from django.conf import settings
         from django.db import connections
 
         if settings.configured:
             connections.close_all()
+            switch = True
     admin = psycopg.connect(base.replace("postgres://", "postgresql://", 1), autocommit=True)
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.execute(f'CREATE DATABASE "{name}"')
     admin.close()
     os.environ["DATABASE_URL"] = urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+    if switch:  # settings are read once: this process's own queries go to the new database too
+        settings.DATABASES["default"]["NAME"] = name  # the very dict each connection holds
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True)

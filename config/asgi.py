@@ -20,10 +20,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from common.asgi_limits import BodySizeLimit  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
+from identity.middleware import SuspendedSocketGate  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": BodySizeLimit(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(SuspendedSocketGate(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

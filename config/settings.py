@@ -82,12 +82,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A database or Redis out of reach answers 503 (page or JSON) with Retry-After; before the session
+    # middleware, so that a failed session save is covered too.
+    "common.unavailable.ServiceUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "common.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "identity.middleware.SuspendedAccountGate",
     "audit.middleware.NetworkLogMiddleware",
+    "common.input_guard.InputGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -127,6 +132,11 @@ DATABASES["default"].setdefault(
 )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if _POSTGRES:
+    # A database host that does not answer fails a request after this many seconds (503, see
+    # common/unavailable.py) instead of holding it for the operating system's minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
     # ChannelsLiveServerTestCase and parallel runs need an explicit test database name.
     DATABASES["default"]["TEST"] = {"NAME": env.str("DATABASE_TEST_NAME", default="test_qunzu")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -227,6 +237,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# With acks_late, a task whose worker died (killed, out of memory, the host lost) stays unacknowledged in
+# Redis and is handed to a worker again once this many seconds have passed since it was taken: longer than
+# the longest task (else a running task is started a second time), short enough to resume soon.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {  # installed into django-celery-beat, where staff can change them
@@ -249,13 +263,19 @@ CELERY_BEAT_SCHEDULE = {  # installed into django-celery-beat, where staff can c
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.api.ApiAutoSchema",  # the refusals every operation may answer
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "common.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON refused in the person's language (too deep, not UTF-8); forms still accepted, not documented.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qunzu group chat API",
@@ -263,6 +283,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # The API is documented as JSON (uploads name multipart themselves); form bodies are tolerated.
+    "PARSER_WHITELIST": ["common.parsers.JSONParser"],
     # Choice sets that share a field name ("kind") get their own component names.
     "ENUM_NAME_OVERRIDES": {
         "ReviewKindEnum": "moderation.models.ReviewKind",

@@ -42,3 +42,4 @@ urlpatterns = [
 admin.site.site_header = admin.site.site_title = settings.SPECTACULAR_SETTINGS["TITLE"]
 
 handler403 = "common.views.permission_denied"
+handler404 = "common.api.page_not_found"  # JSON under /api/

@@ -4,6 +4,8 @@ approver, the largest adjustment, who may decide) live in ``credit.services`` an
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.input_guard import RefuseDirectionControls
+
 
 class UserSearchForm(forms.Form):
     q = forms.CharField(
@@ -13,7 +15,7 @@ class UserSearchForm(forms.Form):
     )
 
 
-class AdjustForm(forms.Form):
+class AdjustForm(RefuseDirectionControls, forms.Form):
     delta = forms.IntegerField(
         label=_("Change in points"),
         widget=forms.NumberInput(attrs={"step": 1, "placeholder": _("e.g. 5 or -5")}),
@@ -33,6 +35,6 @@ class AdjustForm(forms.Form):
         ) % {"threshold": threshold}
 
 
-class DecideForm(forms.Form):
+class DecideForm(RefuseDirectionControls, forms.Form):
     action = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
     note = forms.CharField(label=_("Note"), max_length=300, required=False)

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.actors import Actor, Door
-from common.api import RawTextField
+from common.api import ErrorSerializer, RawTextField, StrictBooleanField, error_responses, query_data
 from groups import policies, search, selectors, services
 from groups.models import (
     ChatGroup,
@@ -64,17 +64,7 @@ class MessageOutputSerializer(serializers.Serializer):
     attachment = AttachmentOutputSerializer(allow_null=True, help_text="A picture or file, if one was sent.")
 
 
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable, machine-readable reason (the same through every door).")
-    detail = serializers.CharField()
-    action_url = serializers.CharField(required=False, help_text="Where the person can fix it, if they can.")
-    retry_after = serializers.IntegerField(required=False, help_text="Seconds to wait (429 only).")
-    category = serializers.CharField(
-        required=False, help_text="Screening's reason category (content_blocked)."
-    )
-
-
-ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 429: ErrorSerializer}
+ERRORS = error_responses(400, 403, 404, 429)
 
 
 class GroupListApi(APIView):
@@ -123,7 +113,7 @@ class MessageApi(APIView):
     )
     def get(self, request, code):
         group = selectors.group_get_for_actor(Actor.from_request(request, door=Door.API), code)
-        params = self.ListInputSerializer(data=request.query_params)
+        params = self.ListInputSerializer(data=query_data(request))
         params.is_valid(raise_exception=True)
         messages = selectors.message_list(group, **params.validated_data)
         return Response([selectors.message_payload(m) for m in messages])
@@ -342,7 +332,7 @@ class MemberRemoveApi(ManagementApi):
     @extend_schema_serializer(component_name="MemberRemoveInput")
     class InputSerializer(serializers.Serializer):
         reason = RawTextField(required=False, default="")
-        bar = serializers.BooleanField(required=False, default=False, help_text="Bar them from rejoining.")
+        bar = StrictBooleanField(required=False, default=False, help_text="Bar them from rejoining.")
         bar_days = serializers.IntegerField(
             required=False,
             allow_null=True,
@@ -418,7 +408,7 @@ class JoinRequestApi(ManagementApi):
     @extend_schema_serializer(component_name="JoinRequestCreateInput")
     class CreateInputSerializer(serializers.Serializer):
         message = RawTextField(required=False, default="", help_text="To the owner and admins.")
-        accept_rules = serializers.BooleanField(
+        accept_rules = StrictBooleanField(
             required=False, default=False, help_text="Required when the group has rules."
         )
 
@@ -468,7 +458,7 @@ class JoinRequestApi(ManagementApi):
 class JoinRequestDecideApi(ManagementApi):
     @extend_schema_serializer(component_name="JoinRequestDecideInput")
     class InputSerializer(serializers.Serializer):
-        approve = serializers.BooleanField(help_text="true to approve, false to decline.")
+        approve = StrictBooleanField(help_text="true to approve, false to decline.")
 
     @extend_schema(
         operation_id="join_requests_decide",
@@ -506,7 +496,7 @@ class GroupSettingsApi(ManagementApi):
         rules_text = RawTextField(required=False)
         join_mode = RawTextField(required=False, help_text="link, request or invite, as the group allows.")
         slow_mode_seconds = serializers.IntegerField(required=False, help_text="0 to 3600.")
-        announcement_only = serializers.BooleanField(required=False)
+        announcement_only = StrictBooleanField(required=False)
 
     @extend_schema(
         operation_id="group_settings_update",
@@ -639,6 +629,8 @@ class MessageRecallApi(ManagementApi):
 
 
 class MessageSearchApi(ManagementApi):
+    pagination_class = None  # 20 a page by sequence number (``before``), not by page number
+
     class InputSerializer(serializers.Serializer):
         q = serializers.CharField(max_length=100, help_text="Words or part of a Chinese phrase.")
         before = serializers.IntegerField(required=False, min_value=1, help_text="Page back from here.")
@@ -655,7 +647,7 @@ class MessageSearchApi(ManagementApi):
     )
     def get(self, request, code):
         group = selectors.group_get_for_actor(self.actor(), code)
-        data = self.validated(self.InputSerializer, request.query_params)
+        data = self.validated(self.InputSerializer, query_data(request))
         search.require_search_budget(request.user)
         found = selectors.message_search(group, data["q"], before=data.get("before"))
         return Response([selectors.message_payload(m) for m in found])
@@ -727,6 +719,8 @@ class InvitationCreateApi(ManagementApi):
 
 
 class MyInvitationsApi(ManagementApi):
+    pagination_class = None  # the whole (short) list, as documented
+
     @extend_schema(
         operation_id="invitations_mine",
         tags=["management"],
@@ -742,8 +736,8 @@ class MyInvitationsApi(ManagementApi):
 class InvitationRespondApi(ManagementApi):
     @extend_schema_serializer(component_name="InvitationRespondInput")
     class InputSerializer(serializers.Serializer):
-        accept = serializers.BooleanField()
-        accept_rules = serializers.BooleanField(required=False, default=False)
+        accept = StrictBooleanField()
+        accept_rules = StrictBooleanField(required=False, default=False)
 
     @extend_schema(
         operation_id="invitations_respond",

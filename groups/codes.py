@@ -29,3 +29,15 @@ def group_code_is_valid(code: str) -> bool:
     if len(code) != BODY_LENGTH + 1 or any(char not in ALPHABET for char in code):
         return False
     return _check_char(code[:-1]) == code[-1]
+
+
+CLIENT_MSG_ID_MAX = 64
+
+
+def client_msg_id_clean(value) -> str | None:
+    """A client's id of its message (the retry key): 1 to 64 printable characters once trimmed, or None.
+    No control characters, lone surrogates or NUL, which the database refuses in text."""
+    cleaned = value.strip() if isinstance(value, str) else ""
+    if not cleaned or len(cleaned) > CLIENT_MSG_ID_MAX or not cleaned.isprintable():
+        return None
+    return cleaned

@@ -32,7 +32,7 @@ from common import fanout, realtime
 from common.actors import Actor
 from common.policies import PolicyDenied
 from common.realtime import group_channel, once_more, user_channel
-from groups import selectors, services
+from groups import codes, selectors, services
 from identity import selectors as identity_selectors
 from notifications import selectors as notification_selectors
 
@@ -99,9 +99,17 @@ def in_send_thread(function):
     return FrameSyncToAsync(function, thread_sensitive=False, executor=_send_threads)
 
 
+# A frame longer than this is refused unread (a send's body at its longest, every character escaped as
+# a surrogate pair's two \uXXXX, fits with room to spare). Longer than the server's own limit (uvicorn's
+# --ws-max-size, 16 MiB by default) it never arrives: the server closes the socket with 1009.
+FRAME_MAX_CHARS = max(16 * 1024, settings.CHAT_MESSAGE_MAX_LENGTH * 12 + 1024)
 PROTOCOL_VERSION = 2  # 2: recall, read, mentions, retry_after in errors
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_RESUME = 1012  # "service restart": the client reconnects at once and resumes from its last seq
+
+
+def _valid_client_msg_id(value: str) -> bool:
+    return codes.client_msg_id_clean(value) is not None
 
 
 def _text(value) -> str:
@@ -117,6 +125,7 @@ class FanoutInbox:
     inbox: asyncio.Queue | None = None
     pump: asyncio.Task | None = None
     in_fanout = False
+    greeted: asyncio.Event | None = None  # set once the socket may carry events (after the chat's hello)
 
     async def __call__(self, scope, receive, send):
         try:
@@ -127,8 +136,12 @@ class FanoutInbox:
     def fanout_channels(self) -> list[str]:
         raise NotImplementedError
 
-    async def _join_fanout(self) -> None:
+    async def _join_fanout(self, *, hold: bool = False) -> None:
+        """Subscribe; with ``hold``, events wait in the inbox until ``greeted`` is set."""
         self.inbox = asyncio.Queue()
+        self.greeted = asyncio.Event()
+        if not hold:
+            self.greeted.set()
         self.pump = asyncio.get_running_loop().create_task(self._drain_inbox())
         self.in_fanout = True
         for channel_group in self.fanout_channels():
@@ -165,6 +178,7 @@ class FanoutInbox:
 
     async def _drain_inbox(self) -> None:
         inbox = self.inbox
+        await self.greeted.wait()
         while True:
             event = await inbox.get()
             try:
@@ -182,6 +196,25 @@ class FanoutInbox:
 class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
     """Personal events arrive through the channel layer; the events of the member's groups through the
     process's fan-out hub (``FanoutInbox``)."""
+
+    personal: str | None = None  # the personal channel group this socket has joined
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # ``disconnect`` does not run when the client left while ``connect`` was under way (uvicorn then
+            # ends the socket quietly) or a handler failed; the personal channel's membership would stay
+            # in Redis for the layer's group expiry (a day), each personal event copied to a dead channel.
+            try:
+                await self._leave_personal()
+            except Exception:
+                log.warning("personal channel not left", exc_info=True)
+
+    async def _leave_personal(self) -> None:
+        personal, self.personal = self.personal, None
+        if personal is not None:
+            await self.channel_layer.group_discard(personal, self.channel_name)
 
     def fanout_channels(self) -> list[str]:
         groups = [group_channel(group_id) for group_id in getattr(self, "groups_by_id", {})]
@@ -209,9 +242,12 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
         self.language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
         self.actor = Actor.from_scope(self.scope)
         # The personal channel first: a join or leave between reading the groups and subscribing is not lost.
-        await once_more(self.channel_layer.group_add, user_channel(user.pk), self.channel_name)
+        self.personal = user_channel(user.pk)
+        await once_more(self.channel_layer.group_add, self.personal, self.channel_name)
         self.groups_by_id: dict[int, str] = await database_sync_to_async(selectors.group_ids_for_user)(user)
-        await self._join_fanout()
+        # Subscribed before the groups are listed in hello (nothing published after it is missed), but the
+        # events wait until hello has gone: the protocol's first frame is hello.
+        await self._join_fanout(hold=True)
         await self.accept()
         await in_thread(network_log_write)(actor=self.actor, kind=NetworkLogKind.WS_CONNECT)
         await self.send_json(
@@ -222,6 +258,7 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
                 "groups": sorted(self.groups_by_id.values()),
             }
         )
+        self.greeted.set()
 
     async def disconnect(self, code):
         if not hasattr(self, "groups_by_id"):
@@ -230,7 +267,7 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
             actor=self.actor, kind=NetworkLogKind.WS_DISCONNECT, detail={"code": code}
         )
         await self._leave_fanout()
-        await self.channel_layer.group_discard(user_channel(self.user.pk), self.channel_name)
+        await self._leave_personal()
 
     @classmethod
     async def decode_json(cls, text_data):
@@ -241,10 +278,22 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
             await self._receive(text_data)
 
     async def _receive(self, text_data):
+        if text_data is None:
+            await self._error("bad_frame", _("Binary frames are not accepted: send a JSON text frame."))
+            return
+        if len(text_data) > FRAME_MAX_CHARS:
+            await self._error(
+                "frame_too_large",
+                _("The frame is too large: at most %(n)d characters.") % {"n": FRAME_MAX_CHARS},
+            )
+            return
         try:
-            content = json.loads(text_data or "")
+            content = json.loads(text_data)
         except (TypeError, ValueError):
             await self._error("bad_frame", _("The frame is not valid JSON."))
+            return
+        except RecursionError:  # nested deeper than the parser goes: never a frame of this protocol
+            await self._error("bad_frame", _("The frame is nested too deeply."))
             return
         if not isinstance(content, dict):
             await self._error("bad_frame", _("A frame must be a JSON object."))
@@ -254,7 +303,11 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         try:
             await self._dispatch(content)
-        except Exception:  # one bad frame must not cost the member their connection
+        except Exception as exc:  # one bad frame must not cost the member their connection
+            if isinstance(exc, OSError) and not isinstance(exc, TimeoutError):
+                # uvicorn's ClientDisconnected: the client left while being answered; nobody to tell.
+                log.debug("chat frame not answered: the client has gone")
+                return
             log.exception("chat frame failed")
             ref = content.get("client_msg_id")  # the client retries that message with the same id
             await self._error(
@@ -345,7 +398,10 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
             raise PolicyDenied("account_inactive", _("This account is not active."))
         actor = Actor.for_user(user, door=self.actor.door, ip=self.actor.ip, port=self.actor.port)
         client_msg_id = _text(content.get("client_msg_id"))
-        group = selectors.group_for_posting(actor, _text(content.get("group")), client_msg_id)
+        # An id the send will refuse (a NUL or a lone surrogate, which the database would fail on) takes no
+        # part in the query; the send then refuses it after the group's own checks, as every door does.
+        usable_id = client_msg_id if _valid_client_msg_id(client_msg_id) else ""
+        group = selectors.group_for_posting(actor, _text(content.get("group")), usable_id)
         body = content.get("body")
         with realtime.collected() as published:
             message, created = services.message_send(
@@ -386,10 +442,10 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
         services.membership_mark_read(actor=actor, group=group, seq=seq)
 
     async def _on_resume(self, content):
-        try:
-            after = max(0, int(content.get("after") or 0))
-        except (TypeError, ValueError, OverflowError):
-            raise ValidationError(_("'after' must be a sequence number."), code="bad_frame") from None
+        after = content.get("after")  # absent or null: from the start
+        if after is not None and (isinstance(after, bool) or not isinstance(after, int)):
+            raise ValidationError(_("'after' must be a sequence number."), code="bad_frame")
+        after = max(0, after or 0)
         code, messages, more = await in_thread(self._history)(_text(content.get("group")), after)
         await self.send_json(
             {"type": "history", "group": code, "after": after, "messages": messages, "more": more}

@@ -1,8 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.input_guard import RefuseDirectionControls
 
-class GroupCreateForm(forms.Form):
+
+class GroupCreateForm(RefuseDirectionControls, forms.Form):
     name = forms.CharField(
         label=_("Group name"),
         max_length=40,
@@ -21,11 +23,11 @@ class GroupCreateForm(forms.Form):
             self.fields["category"].initial = categories[0].code
 
 
-class GroupReviewForm(forms.Form):
+class GroupReviewForm(RefuseDirectionControls, forms.Form):
     note = forms.CharField(label=_("Note to the creator"), max_length=300, required=False)
 
 
-class MessageForm(forms.Form):
+class MessageForm(RefuseDirectionControls, forms.Form):
     """The page's no-script fallback for sending; the chat script sends over the socket."""
 
     body = forms.CharField(label=_("Message"))

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from common.input_guard import RefuseDirectionControls
 from groups.models import JoinMode, Role
 
 MUTE_CHOICES = [
@@ -43,7 +44,7 @@ class MemberFilterForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=ROLE_FILTERS, required=False)
 
 
-class MemberActionForm(forms.Form):
+class MemberActionForm(RefuseDirectionControls, forms.Form):
     action = forms.ChoiceField(choices=[(a, a) for a in MEMBER_ACTIONS])
     minutes = forms.TypedChoiceField(
         label=_("For"), choices=MUTE_CHOICES, coerce=int, required=False, empty_value=None
@@ -61,7 +62,7 @@ class MemberActionForm(forms.Form):
         return data
 
 
-class SettingsForm(forms.Form):
+class SettingsForm(RefuseDirectionControls, forms.Form):
     name = forms.CharField(label=_("Group name"), max_length=40)
     description = forms.CharField(
         label=_("Description"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -101,7 +102,7 @@ class SettingsForm(forms.Form):
         self.fields["slow_mode_seconds"].choices = slow
 
 
-class AnnouncementForm(forms.Form):
+class AnnouncementForm(RefuseDirectionControls, forms.Form):
     text = forms.CharField(
         label=_("Announcement"),
         max_length=1000,
@@ -111,7 +112,7 @@ class AnnouncementForm(forms.Form):
     )
 
 
-class DissolveForm(forms.Form):
+class DissolveForm(RefuseDirectionControls, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200, widget=forms.TextInput)
     confirm_name = forms.CharField(
         label=_("Type the group's name to confirm"), max_length=40, widget=forms.TextInput
@@ -128,7 +129,7 @@ class DissolveForm(forms.Form):
         return value
 
 
-class JoinForm(forms.Form):
+class JoinForm(RefuseDirectionControls, forms.Form):
     """The join page: the group's rules accepted (when it has any) and, for a request, a short note."""
 
     accept_rules = forms.BooleanField(label=_("I have read and accept the group's rules"), required=False)

@@ -22,12 +22,12 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.models import NetworkLogKind
 from audit.services import audit_record, network_log_entry
-from common import ratelimit
+from common import input_guard, ratelimit
 from common.actors import Actor
 from common.policies import PolicyDenied
 from common.realtime import group_channel, in_turn, publish_now, publish_on_commit, user_channel
 from credit.selectors import capabilities_for
-from groups import attachments, policies, search, selectors
+from groups import attachments, codes, policies, search, selectors
 from groups.models import (
     Attachment,
     ChatGroup,
@@ -56,9 +56,7 @@ from screening.models import ACTION_STRENGTH
 from screening.services import screen, screen_file
 
 MANAGE_PERMISSION = "manage_chatgroup"
-# Overrides and isolates make text display in another order than it is stored (and screened).
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-CLIENT_MSG_ID_MAX = 64
+BIDI_CONTROLS = input_guard.BIDI_CONTROLS  # display order differs from what is stored (and screened)
 
 
 def _lock_user(user) -> None:
@@ -70,9 +68,14 @@ def _group_summary(group: ChatGroup) -> dict:
     return {"id": group.pk, "code": group.code, "name": group.name, "last_seq": group.last_seq}
 
 
-def _clean_text(value: str, *, field: str, label: str, max_length: int, required: bool = True) -> str:
-    """Trimmed text within its length, free of control characters and lone surrogates."""
+def _clean_text(
+    value: str, *, field: str, label: str, max_length: int, required: bool = True, name: bool = False
+) -> str:
+    """Trimmed text within its length, free of control characters, lone surrogates and direction
+    overrides; a ``name`` is held to the rule of nicknames (``common.input_guard.name_has_hidden_characters``:
+    one line, no zero-width or other format characters), so that no name can pass for another."""
     text = (value or "").strip() if isinstance(value, str) else ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # a browser's textarea sends CR LF line breaks
     if required and not text:
         raise ValidationError(_("%(field)s cannot be empty.") % {"field": label}, code=f"{field}_empty")
     if len(text) > max_length:
@@ -80,7 +83,7 @@ def _clean_text(value: str, *, field: str, label: str, max_length: int, required
             _("%(field)s is too long: at most %(max)d characters.") % {"field": label, "max": max_length},
             code=f"{field}_too_long",
         )
-    if any(
+    if (name and input_guard.name_has_hidden_characters(text)) or any(
         (ord(ch) < 32 and ch not in "\n\t") or 0xD800 <= ord(ch) <= 0xDFFF or ch in BIDI_CONTROLS
         for ch in text
     ):
@@ -108,7 +111,7 @@ def group_create(
     kept with the request) and cannot be used until approved."""
     category = _category(category)
     policies.require_create_group(actor.user, category)
-    name = _clean_text(name, field="name", label=_("Group name"), max_length=40)
+    name = _clean_text(name, field="name", label=_("Group name"), max_length=40, name=True)
     description = _clean_text(
         description, field="description", label=_("Description"), max_length=500, required=False
     )
@@ -392,13 +395,14 @@ def message_send_file(
 
 
 def _valid_client_msg_id(client_msg_id: str) -> str:
-    client_msg_id = (client_msg_id or "").strip() if isinstance(client_msg_id, str) else ""
-    if not client_msg_id or len(client_msg_id) > CLIENT_MSG_ID_MAX or not client_msg_id.isprintable():
+    """The client's id of a message, checked before it reaches any query (``codes.client_msg_id_clean``)."""
+    cleaned = codes.client_msg_id_clean(client_msg_id)
+    if cleaned is None:
         raise ValidationError(
             _("A client message id of 1 to 64 printable characters is required."),
             code="client_msg_id_invalid",
         )
-    return client_msg_id
+    return cleaned
 
 
 def _message_create(
@@ -947,7 +951,7 @@ def group_settings_update(
         policies.require_publish_in_group(actor.user, group)
     changes = {}
     if name is not None:
-        changes["name"] = _clean_text(name, field="name", label=_("Group name"), max_length=40)
+        changes["name"] = _clean_text(name, field="name", label=_("Group name"), max_length=40, name=True)
         _require_screened(actor, changes["name"], kind="group_name", group_code=group.code)
     if description is not None:
         changes["description"] = _clean_text(

@@ -37,8 +37,9 @@ def group_create(request):
     if request.method == "POST" and form.is_valid():
         try:
             group = services.group_create(actor=Actor.from_request(request), **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
+        except ValidationError as exc:  # on its field where the code names one (name_invalid, say)
+            field = next((f for f in form.fields if (exc.code or "").startswith(f"{f}_")), None)
+            form.add_error(field, exc)
         except PolicyDenied as exc:
             form.add_error(None, exc.message)
             denied = exc

@@ -1,8 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.input_guard import RefuseDirectionControls
 
-class SignupForm(forms.Form):
+
+class SignupForm(RefuseDirectionControls, forms.Form):
     phone = forms.CharField(
         label=_("Mobile number"),
         max_length=32,
@@ -63,7 +65,7 @@ class LoginForm(forms.Form):
     )
 
 
-class VerificationForm(forms.Form):
+class VerificationForm(RefuseDirectionControls, forms.Form):
     real_name = forms.CharField(
         label=_("Real name"),
         max_length=60,
@@ -79,7 +81,7 @@ class VerificationForm(forms.Form):
     )
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(RefuseDirectionControls, forms.Form):
     nickname = forms.CharField(label=_("Nickname"), max_length=32)
 
 
@@ -87,7 +89,7 @@ class PasswordConfirmForm(forms.Form):
     password = forms.CharField(label=_("Password"), strip=False, widget=forms.PasswordInput)
 
 
-class RevealForm(forms.Form):
+class RevealForm(RefuseDirectionControls, forms.Form):
     reason = forms.CharField(
         label=_("Why do you need to see it?"),
         max_length=300,
@@ -95,5 +97,5 @@ class RevealForm(forms.Form):
     )
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(RefuseDirectionControls, forms.Form):
     note = forms.CharField(label=_("Note"), max_length=200, required=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import secrets
 import string
-import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
-from common import crypto
+from common import crypto, input_guard
 from common.actors import Actor
 from common.policies import PolicyDenied
 from common.realtime import publish_on_commit, user_channel
@@ -41,6 +40,7 @@ from identity.models import (
     AgreementKind,
     BlacklistEntry,
     IdentityVerification,
+    RestrictionKind,
     SmsCode,
     UserSession,
     VerificationStatus,
@@ -222,7 +222,7 @@ def _clean_nickname(value: str, actor: Actor | None = None) -> str:
         raise ValidationError(
             _("The nickname is too long (at most 32 characters)."), code="nickname_too_long"
         )
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in text):
+    if input_guard.name_has_hidden_characters(text):
         raise ValidationError(
             _("The nickname contains characters that cannot be shown."), code="nickname_invalid"
         )
@@ -684,7 +684,9 @@ def field_keys_rotate(*, actor: Actor, batch_size: int = 500) -> int:
 def account_restriction_add(
     *, actor: Actor, user, kind: str, until=None, reason_ref: str = ""
 ) -> AccountRestriction:
-    """R11.2: bar a user from something until a time (or for good); policies compare with now."""
+    """R11.2: bar a user from something until a time (or for good); policies compare with now. A suspended
+    account is signed out of every browser and its chat sockets close at once: signed in again, it reaches
+    only what ``identity.middleware`` leaves open to it."""
     policies.require_manage_restrictions(actor)
     with transaction.atomic():
         restriction = AccountRestriction.objects.create(
@@ -694,6 +696,8 @@ def account_restriction_add(
             reason_ref=reason_ref,
             created_by=actor.user if actor.is_authenticated else None,
         )
+        if kind == RestrictionKind.SUSPENDED:
+            _end_sessions(UserSession.objects.filter(user=user, ended_at__isnull=True))
         audit_record(
             actor=actor,
             event_type="identity.restriction_added",

@@ -7,19 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.actors import Actor, Door
-from common.api import RawTextField
+from common.api import RawTextField, error_responses
 from common.reasons import Reason
 from moderation import selectors, services
 from moderation.models import CaseStatus, TargetKind
 
-
-class ComplaintErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable, machine-readable reason (the same through every door).")
-    detail = serializers.CharField()
-    retry_after = serializers.IntegerField(required=False, help_text="Seconds to wait (429 only).")
-
-
-ERRORS = {code: ComplaintErrorSerializer for code in (400, 403, 404, 429)}
+ERRORS = error_responses(400, 403, 404, 429)
 
 
 class ComplaintCreateApi(APIView):

@@ -2,24 +2,19 @@
 selectors, policies and services as the queue pages. A refusal is 403 with its machine-readable code."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.actors import Actor, Door
-from common.api import RawTextField
+from common.api import ErrorSerializer, RawTextField, StrictBooleanField, error_responses, query_data
 from common.reasons import ReasonKind
 from moderation import policies, queue, selectors, services
 from moderation.models import ReviewKind, ReviewStatus
 
-
-class ReviewErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable, machine-readable reason (the same through every door).")
-    detail = serializers.CharField()
-
-
-ERRORS = {code: ReviewErrorSerializer for code in (400, 403, 404)}
+ERRORS = error_responses(400, 403, 404)
 
 
 @extend_schema_serializer(component_name="ReviewItem")
@@ -55,6 +50,12 @@ class ReviewItemSerializer(serializers.Serializer):
 class ReviewItemListApi(APIView):
     """R12.1: the open items the reviewer decides, highest priority first, then the nearest deadline."""
 
+    class FilterSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=ReviewKind.values, required=False)
+        category = serializers.ChoiceField(choices=ReasonKind.values, required=False)
+        overdue = StrictBooleanField(required=False, default=False)
+        mine = StrictBooleanField(required=False, default=False)
+
     @extend_schema(
         operation_id="review_items_list",
         tags=["review queue"],
@@ -65,23 +66,27 @@ class ReviewItemListApi(APIView):
             OpenApiParameter("overdue", bool, required=False),
             OpenApiParameter("mine", bool, required=False),
         ],
-        responses={200: ReviewItemSerializer(many=True), 403: ReviewErrorSerializer},
+        responses={200: ReviewItemSerializer(many=True), 403: ErrorSerializer},
     )
     def get(self, request):
         policies.require_work_queue(request.user)
         services.review_queue_sync(actor=Actor.from_request(request, door=Door.API), quick=True)
         kinds = policies.queue_kinds_for(request.user)
-        kind, category = request.query_params.get("kind", ""), request.query_params.get("category", "")
-        if (kind and kind not in kinds) or (category and category not in ReasonKind.values):
+        params = self.FilterSerializer(data=query_data(request))
+        if not params.is_valid() or params.validated_data.get("kind", "") not in ("", *kinds):
             return Response(
-                {"code": "filter_invalid", "detail": "Unknown kind or category."},
+                {
+                    "code": "filter_invalid",
+                    "detail": _("Unknown kind or category, or a yes/no filter that is neither."),
+                },
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        data = params.validated_data
         filters = selectors.QueueFilters(
-            kind=kind,
-            category_kind=category,
-            overdue=request.query_params.get("overdue") in ("1", "true"),
-            mine=request.query_params.get("mine") in ("1", "true"),
+            kind=data.get("kind", ""),
+            category_kind=data.get("category", ""),
+            overdue=data["overdue"],
+            mine=data["mine"],
         )
         items = selectors.queue_list(request.user, kinds, filters)
         return Response(ReviewItemSerializer(items, many=True).data)

@@ -10,20 +10,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.actors import Actor, Door
-from common.api import RawTextField
+from common.api import RawTextField, StrictBooleanField, error_responses
 from common.reasons import Reason
 from groups.codes import group_code_is_valid, group_code_normalise
 from groups.models import ChatGroup
 from moderation import policies, services
 from moderation.models import BlacklistTarget, Case, Sanction, SanctionKind, SanctionStatus
 
-
-class SanctionErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable, machine-readable reason (the same through every door).")
-    detail = serializers.CharField()
-
-
-ERRORS = {code: SanctionErrorSerializer for code in (400, 403, 404)}
+ERRORS = error_responses(400, 403, 404)
 
 
 @extend_schema_serializer(component_name="SanctionOutput")
@@ -82,7 +76,7 @@ class SanctionCreateApi(_SanctionApi):
             max_value=5 * 365 * 24,
             help_text="Empty: the ladder's default. Outside the kind's limits: 400.",
         )
-        permanent = serializers.BooleanField(required=False, default=False)
+        permanent = StrictBooleanField(required=False, default=False)
         points = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
         level = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
         case_id = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
@@ -142,7 +136,7 @@ class SanctionDecideApi(_SanctionApi):
 
     @extend_schema_serializer(component_name="SanctionDecisionInput")
     class InputSerializer(serializers.Serializer):
-        approve = serializers.BooleanField()
+        approve = StrictBooleanField()
         note = RawTextField(required=False, default="", help_text="Required to refuse; at most 300.")
 
     @extend_schema(

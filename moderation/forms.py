@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.input_guard import RefuseDirectionControls
 from common.reasons import Reason, ReasonKind, reason_kind
 
 DESCRIPTION_MAX = 1000
@@ -18,7 +19,7 @@ def reason_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     ]
 
 
-class ComplaintForm(forms.Form):
+class ComplaintForm(RefuseDirectionControls, forms.Form):
     category = forms.ChoiceField(label=_("Reason"), widget=forms.RadioSelect)
     description = forms.CharField(
         label=_("What happened (optional)"),
@@ -39,7 +40,7 @@ class ComplaintForm(forms.Form):
         return [(label, [buttons[code] for code, _label in choices]) for label, choices in reason_groups()]
 
 
-class CaseCloseForm(forms.Form):
+class CaseCloseForm(RefuseDirectionControls, forms.Form):
     """The case page's decision: the same decisions as the review queue's (upheld, upheld with the message
     removed, dismissed), so the resolution counts toward the reporters' accuracy either way."""
 

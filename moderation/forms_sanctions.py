@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.input_guard import RefuseDirectionControls
 from moderation import ladder
 from moderation.forms import reason_groups
 from moderation.models import BlacklistTarget, SanctionKind, SanctionStatus
@@ -46,7 +47,7 @@ def fields_by_kind() -> dict[str, list[str]]:
     return {kind: sorted(fields_for(kind)) for kind in SanctionKind.values}
 
 
-class SanctionForm(forms.Form):
+class SanctionForm(RefuseDirectionControls, forms.Form):
     """The case page's measures form: the target is one of the case's (its group, the member reported,
     the group's owner); the duration starts from the escalation ladder (empty: the ladder's default).
     Fields that do not apply to the chosen kind are ignored (the page's script hides them; without it they
@@ -94,7 +95,7 @@ class SanctionForm(forms.Form):
         self.fields["category"].error_messages["required"] = _("Choose a reason.")
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(RefuseDirectionControls, forms.Form):
     """A supervisor's approval or refusal, or a reviewer's decision on an appeal."""
 
     note = forms.CharField(
@@ -105,7 +106,7 @@ class DecisionForm(forms.Form):
     )
 
 
-class AppealForm(forms.Form):
+class AppealForm(RefuseDirectionControls, forms.Form):
     text = forms.CharField(
         label=_("Why the measure is wrong"),
         max_length=NOTE_MAX,

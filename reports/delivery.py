@@ -34,6 +34,9 @@ class Result:
     acknowledged: bool = False
     receipt: str = ""
     error: str = ""
+    # The endpoint itself is out of reach (refused, reset, timed out, 408/429/5xx), not this report: the
+    # run stops and the reports after it wait with it (reports.services.reports_deliver_due).
+    unavailable: bool = False
 
 
 def document(report) -> dict:
@@ -70,6 +73,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 _opener = urllib.request.build_opener(_NoRedirects)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+UNAVAILABLE_STATUSES = (408, 429)  # and every 5xx
 
 
 def endpoint_allowed(url: str) -> bool:
@@ -138,10 +142,12 @@ def _post(report, url: str) -> Result:
         with _opener.open(request, timeout=settings.REPORTS_HTTP_TIMEOUT) as response:
             status, body = response.status, response.read(65536)
     except urllib.error.HTTPError as exc:
-        return Result(ok=False, backend="https", error=f"HTTP {exc.code}")
+        down = exc.code in UNAVAILABLE_STATUSES or exc.code >= 500
+        return Result(ok=False, backend="https", error=f"HTTP {exc.code}", unavailable=down)
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        return Result(ok=False, backend="https", error=f"{type(exc).__name__}: {reason}")
+        down = isinstance(exc, OSError) and not isinstance(reason, ValueError)  # URLError is an OSError
+        return Result(ok=False, backend="https", error=f"{type(exc).__name__}: {reason}", unavailable=down)
     if not 200 <= status < 300:
         return Result(ok=False, backend="https", error=f"HTTP {status}")
     try:

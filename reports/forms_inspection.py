@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.input_guard import RefuseDirectionControls
 from groups.models import ChatGroup
 from identity import selectors as identity_selectors
 from reports import inspection
@@ -30,7 +31,7 @@ def _start_of(day, *, next_day: bool = False):
     return timezone.make_aware(moment, timezone.get_current_timezone())
 
 
-class GrantForm(forms.Form):
+class GrantForm(RefuseDirectionControls, forms.Form):
     inspector = forms.ModelChoiceField(
         label=_("Inspector account"),
         queryset=None,
@@ -157,5 +158,5 @@ class GrantForm(forms.Form):
         }
 
 
-class RevokeForm(forms.Form):
+class RevokeForm(RefuseDirectionControls, forms.Form):
     reason = forms.CharField(label=_("Why is access revoked?"), max_length=300)

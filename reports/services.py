@@ -454,14 +454,22 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.REPORTS_HTTP_TIMEOUT + 60)
 
 
-def _claim(report: RegulatorReport, *, force: bool) -> RegulatorReport | None:
+def _waiting(report: RegulatorReport, now) -> bool:
+    """Undelivered and waiting out a backoff, not claimed by a run that is sending it (a claim sets the next
+    attempt at most one lease ahead)."""
+    return report.state in UNDELIVERED and (
+        report.next_attempt_at is not None and report.next_attempt_at > now + _lease()
+    )
+
+
+def _claim(report: RegulatorReport, *, force: bool, early: bool = False) -> RegulatorReport | None:
     now = timezone.now()
     with transaction.atomic():
         report = RegulatorReport.objects.select_for_update().get(pk=report.pk)
         due = report.state in UNDELIVERED and (
             report.next_attempt_at is None or report.next_attempt_at <= now
         )
-        if not (force or due):
+        if not (force or due or (early and _waiting(report, now))):
             return None
         report.attempts += 1
         report.next_attempt_at = now + _lease()  # another run leaves it alone while this one sends
@@ -523,10 +531,17 @@ def report_deliver(*, actor: Actor, report: RegulatorReport) -> RegulatorReport:
     and due again after a backoff. A report that is not due (delivered, or claimed by another run) is
     returned as it is."""
     policies.require_run_reports(actor)
-    claimed = _claim(report, force=False)
+    return _deliver(actor, report, early=False)[0]
+
+
+def _deliver(actor: Actor, report: RegulatorReport, *, early: bool) -> tuple[RegulatorReport, bool]:
+    """One attempt (``early``: also of a report waiting out its backoff); the report and whether the
+    endpoint was out of reach."""
+    claimed = _claim(report, force=False, early=early)
     if claimed is None:
-        return RegulatorReport.objects.get(pk=report.pk)
-    return _record(actor, claimed, delivery.deliver(claimed), force=False)
+        return RegulatorReport.objects.get(pk=report.pk), False
+    result = delivery.deliver(claimed)
+    return _record(actor, claimed, result, force=False), result.unavailable
 
 
 def _report_of(actor: Actor, report: RegulatorReport | int | str) -> RegulatorReport:
@@ -561,16 +576,43 @@ def report_redeliver(*, actor: Actor, report: RegulatorReport | int) -> Regulato
     return _record(actor, claimed, delivery.deliver(claimed), force=True)
 
 
+def _run_order(due: list[RegulatorReport], now, limit: int) -> list[RegulatorReport]:
+    """The reports a run attempts, in the order they were generated: the due ones, and before them every
+    older undelivered report still waiting out its backoff (a measure's report goes before its reversal,
+    and after an outage everything goes at once, in order, not hours later when each backoff ends)."""
+    if not due:
+        return []
+    newest = max(report.created_at for report in due)
+    older = RegulatorReport.objects.filter(
+        state__in=UNDELIVERED, created_at__lte=newest, next_attempt_at__gt=now + _lease()
+    ).exclude(pk__in=[report.pk for report in due])
+    return sorted([*due, *older.order_by("created_at", "pk")[:limit]], key=lambda r: (r.created_at, r.pk))[
+        :limit
+    ]
+
+
 def reports_deliver_due(*, actor: Actor, limit: int = 100) -> dict:
-    """R11.4: one attempt for each due report, oldest due first. Each attempt is audited by itself."""
+    """R11.4: one attempt for each due report, in the order generated (``_run_order``). Each attempt is
+    audited by itself. An attempt that finds the endpoint out of reach (refused, timed out, 5xx) ends the
+    run: the reports after it are not sent past it and wait with it (their next attempt moved to its own,
+    their attempts not counted), so an outage costs one request per backoff and the order holds. A failure
+    of one report (e.g. its payload refused with a 4xx) does not stop the others."""
     policies.require_run_reports(actor)
     outcome = {"attempted": 0, "delivered": 0, "failed": 0}
-    for report in selectors.reports_due(limit=limit):
-        done = report_deliver(actor=actor, report=report)
+    now = timezone.now()
+    queue = _run_order(selectors.reports_due(now, limit=limit), now, limit)
+    for position, report in enumerate(queue):
+        done, unavailable = _deliver(actor, report, early=True)
         if done.attempts == report.attempts:
             continue  # not ours: delivered or claimed meanwhile
         outcome["attempted"] += 1
         outcome["failed" if done.state in UNDELIVERED else "delivered"] += 1
+        if unavailable and done.next_attempt_at is not None:
+            rest = [later.pk for later in queue[position + 1 :]]
+            RegulatorReport.objects.filter(
+                pk__in=rest, state__in=UNDELIVERED, next_attempt_at__lt=done.next_attempt_at
+            ).update(next_attempt_at=done.next_attempt_at)
+            break
     return outcome
 
 

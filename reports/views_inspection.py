@@ -79,7 +79,7 @@ def _before(request) -> int | None:
 @require_GET
 def home(request):
     """The inspector's grants: in force, not yet started and ended."""
-    if not policies.is_inspector(request.user):
+    if not policies.is_inspector(request.user) or request.user.is_staff:  # staff hold no grant (R13.1)
         raise PolicyDenied("not_inspector", _("This page is for inspector accounts."))
     now = timezone.now()
     grants = [(grant, grant.state_at(now)) for grant in inspection.grants_of_inspector(request.user)]

@@ -38,6 +38,8 @@ PUBLIC_OF["common"] = {
     "crypto",
     "reasons",
     "ratelimit",
+    "input_guard",  # refusing what cannot be text (the middleware) and the forms' direction-control rule
+    "unavailable",  # a backing service out of reach: 503 (the network log's fallback asks it too)
 }
 # Pure domain rules with no state, which other apps need as they are (validation, masking, codes).
 PUBLIC_OF["identity"] |= {"idnumber"}

@@ -60,10 +60,14 @@ def _called_names(function) -> set[str]:
 def test_every_mutating_service_writes_an_audit_event(service):
     calls = _called_names(service)
     module = importlib.import_module(service.__module__)
-    for name in [c for c in calls if c.startswith("_")]:  # a private helper of the same module it shares
-        helper = getattr(module, name, None)
-        if inspect.isfunction(helper) and helper.__module__ == service.__module__:
-            calls |= _called_names(helper)
+    followed: set[str] = set()
+    # The private helpers of the same module it shares, and theirs in turn.
+    while pending := {c for c in calls if c.startswith("_")} - followed:
+        for name in pending:
+            followed.add(name)
+            helper = getattr(module, name, None)
+            if inspect.isfunction(helper) and helper.__module__ == service.__module__:
+                calls |= _called_names(helper)
     assert "audit_record" in calls, f"{service.__qualname__} changes state without audit_record"
 
 

@@ -79,3 +79,31 @@ def test_r11_4_production_without_a_report_signing_key_fails_check_deploy():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode != 0
     assert "reports.E001" in result.stdout + result.stderr
+
+
+SECURITY_PROBE = """
+import os, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+from django.conf import settings as s
+print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE,
+      s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.X_FRAME_OPTIONS, s.DEBUG)
+"""
+
+
+def test_production_sends_hsts_and_secure_cookies_and_refuses_framing():
+    """Issue 13's security settings, read from the production configuration itself (``check --deploy``
+    above proves Django agrees they are safe)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    result = subprocess.run(
+        [sys.executable, "-c", SECURITY_PROBE],
+        cwd=ROOT,
+        env={**clean, **PRODUCTION_ENV},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    hsts, subdomains, redirect, session_secure, csrf_secure, http_only, frame, debug = result.stdout.split()
+    assert int(hsts) >= 31536000 and subdomains == "True" and redirect == "True"
+    assert (session_secure, csrf_secure, http_only) == ("True", "True", "True")
+    assert frame == "DENY" and debug == "False"

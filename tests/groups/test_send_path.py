@@ -7,7 +7,6 @@ import threading
 import time
 from datetime import timedelta
 
-import psycopg
 import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings as settings_module
@@ -25,6 +24,7 @@ from identity import services as identity_services
 from identity.models import RestrictionKind
 from tests.conftest import actor_for
 from tests.factories import UserFactory
+from tests.faults.conftest import terminate_backends
 from tests.groups.test_consumers import open_socket, receive_type
 
 
@@ -177,24 +177,6 @@ async def test_without_redis_the_hub_hands_events_over_in_memory(settings):
     await fanout.unsubscribe("chat.memory", collector)
 
 
-def _drop_connections(spare: int) -> None:
-    """Terminate the connections to the test database but ``spare`` (the test's own), as a restart would."""
-    settings_dict = connection.settings_dict
-    with psycopg.connect(
-        host=settings_dict["HOST"] or None,
-        port=settings_dict["PORT"] or None,
-        user=settings_dict["USER"],
-        password=settings_dict["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid() AND pid <> %s",
-            [settings_dict["NAME"], spare],
-        )
-
-
 async def _in_every_send_thread(call) -> None:
     """Run ``call`` once in each of the ``CHAT_SEND_THREADS`` send threads (all busy at once)."""
     threads = settings_module.CHAT_SEND_THREADS
@@ -231,7 +213,7 @@ async def test_socket_recovers_from_a_dropped_database_connection(
     await receive_type(socket, "hello")
     await socket.send_json_to({"type": "send", "group": group.code, "body": "第一条", "client_msg_id": "d1"})
     assert (await receive_type(socket, "ack"))["seq"] == 1
-    await asyncio.to_thread(_drop_connections, test_connection_pid)
+    await asyncio.to_thread(terminate_backends, spare=(test_connection_pid,))
     frame = {"type": "send", "group": group.code, "body": "第二条", "client_msg_id": "d2"}
     await socket.send_json_to(frame)
     failed = await receive_type(socket, "error")
