@@ -21,6 +21,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 FORM_ENCODED = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
 # C0 controls but tab, line feed and carriage return; DEL; C1 controls.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -46,7 +47,18 @@ def request_problem(request) -> str:
     problem = _text_problem(request.META.get("QUERY_STRING", ""), form=True)
     if not problem and request.method == "POST" and request.content_type == FORM_ENCODED:
         problem = _text_problem(request.body, form=True)
-    return problem
+    return problem or _decoded_problem(request)
+
+
+def _decoded_problem(request) -> str:
+    """Control characters in what Django decoded: the query under another declared charset (UTF-7 can
+    spell a NUL in plain ASCII), and the text fields of a multipart body (its files are the views')."""
+    values = [value for _key, values in request.GET.lists() for value in values]
+    if request.method == "POST" and request.content_type == MULTIPART:
+        values += [value for _key, values in request.POST.lists() for value in values]
+    if any(_CONTROL.search(value) for value in values):
+        return _("The request contains control characters (such as NUL), which cannot be accepted.")
+    return ""
 
 
 class InputGuardMiddleware:
@@ -93,11 +105,27 @@ class RefuseDirectionControls:
 # A name (a nickname, a group's name) is one line of visible characters: no control characters, no format
 # characters (zero-width spaces and joiners, direction overrides and isolates, the byte order mark), which
 # would let a name look like another one (impersonation) or display in another order than it is screened,
-# no lone surrogates, private-use or unassigned code points. Free text (messages, descriptions) may carry
-# zero-width characters; screening folds them away (``screening.normalize``).
-NAME_REFUSED_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn"))
+# no lone surrogates or private-use code points. Two exceptions: a zero-width joiner between two emoji
+# (👨‍👩‍👧, ❤️‍🔥: one picture, not a disguise), and code points this Python's Unicode tables do not know yet
+# (newer CJK ideographs and emoji, which a phone's keyboard offers). Free text (messages, descriptions) may
+# carry zero-width characters; screening folds them away (``screening.normalize``).
+NAME_REFUSED_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co"))
+ZERO_WIDTH_JOINER = "\u200d"
+EMOJI_PRESENTATION = "\ufe0f"
+
+
+def _joins_emoji(text: str, index: int) -> bool:
+    """The joiner at ``index`` stands between two emoji (a variation selector or a skin tone may end one)."""
+    before = text[index - 1] if index > 0 else ""
+    after = text[index + 1] if index + 1 < len(text) else ""
+    before_is_emoji = before == EMOJI_PRESENTATION or unicodedata.category(before or " ") in ("So", "Sk")
+    return before_is_emoji and unicodedata.category(after or " ") == "So"
 
 
 def name_has_hidden_characters(text: str) -> bool:
     """True if ``text`` may not be a name (see ``NAME_REFUSED_CATEGORIES``)."""
-    return any(unicodedata.category(ch) in NAME_REFUSED_CATEGORIES for ch in text)
+    return any(
+        unicodedata.category(ch) in NAME_REFUSED_CATEGORIES
+        and not (ch == ZERO_WIDTH_JOINER and _joins_emoji(text, index))
+        for index, ch in enumerate(text)
+    )

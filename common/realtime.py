@@ -25,6 +25,11 @@ def group_channel(group_id: int) -> str:
     return f"chat.{group_id}"
 
 
+# R11.2: the close code of a chat socket whose account is suspended (refused before it opens, or closed at the
+# suspension): the client stops; reconnecting will not help until the suspension ends.
+CLOSE_SUSPENDED = 4403
+
+
 def user_channel(user_id: int) -> str:
     return f"user.{user_id}"
 

@@ -113,8 +113,14 @@ def unavailable_response(request) -> HttpResponse:
     return response
 
 
+# A cancelled statement (a statement timeout) and a deadlock pass by themselves too, but they may be the
+# platform's own doing (a slow query, locks taken in two orders): still a 503, logged as an error to be seen.
+OWN_DOING_SQLSTATES = ("57014", "40P01")
+
+
 def _log(request, exc: BaseException) -> None:
-    logger.warning(
+    own_doing = str(getattr(exc.__cause__, "sqlstate", "") or "") in OWN_DOING_SQLSTATES
+    (logger.error if own_doing else logger.warning)(
         "503 for %s %s: a backing service is unavailable (%s: %s)",
         request.method,
         request.path,

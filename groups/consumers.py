@@ -33,6 +33,7 @@ from common.actors import Actor
 from common.policies import PolicyDenied
 from common.realtime import group_channel, once_more, user_channel
 from groups import codes, selectors, services
+from identity import policies as identity_policies
 from identity import selectors as identity_selectors
 from notifications import selectors as notification_selectors
 
@@ -384,10 +385,12 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
             await realtime.publish(channel_group, event)
 
     def _fresh_actor(self) -> Actor:
-        """The actor with the account as it is now: a deactivated account stops at its next frame."""
+        """The actor with the account as it is now: a deactivated or suspended account (R11.2) stops at its
+        next frame, should the close at the suspension not have reached this socket."""
         user = get_user_model().objects.filter(pk=self.user.pk).first()
         if user is None or not user.is_active:
             raise PolicyDenied("account_inactive", _("This account is not active."))
+        identity_policies.can_use_account(user).require()
         return Actor.for_user(user, door=self.actor.door, ip=self.actor.ip, port=self.actor.port)
 
     def _send(self, content) -> tuple[dict, bool, list]:
@@ -558,6 +561,10 @@ class ChatConsumer(FanoutInbox, AsyncJsonWebsocketConsumer):
 
     async def notification_count(self, event):
         await self.send_json({"type": "notification_count", "unread": event["unread"]})
+
+    async def account_suspended(self, event):
+        """R11.2: the account was suspended: every socket of it closes, whatever its session."""
+        await self.close(code=realtime.CLOSE_SUSPENDED)
 
     async def session_ended(self, event):
         """The browser behind this socket was signed out (logout, "sign out that browser", deletion)."""

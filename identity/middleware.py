@@ -14,6 +14,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from common.realtime import CLOSE_SUSPENDED
 from identity import policies
 
 # Route names a suspended account still reaches (what it needs to learn of the measure and answer it).
@@ -42,8 +43,7 @@ ALLOWED_WHILE_SUSPENDED = frozenset(
     }
 )
 
-# A socket refused before it opens (the handshake gets a 403; the page that would open it is refused too).
-CLOSE_SUSPENDED = 4403
+__all__ = ["CLOSE_SUSPENDED", "SuspendedAccountGate", "SuspendedSocketGate"]
 
 
 def _suspension(user):
@@ -66,7 +66,7 @@ class SuspendedAccountGate:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
-        name = match.url_name if match is not None else None
+        name = match.view_name if match is not None else None  # namespaced: admin:login is not login
         if name in ALLOWED_WHILE_SUSPENDED or request.path.startswith("/static/"):
             return None
         refusal = _suspension(getattr(request, "user", None))

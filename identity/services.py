@@ -698,6 +698,8 @@ def account_restriction_add(
         )
         if kind == RestrictionKind.SUSPENDED:
             _end_sessions(UserSession.objects.filter(user=user, ended_at__isnull=True))
+            # Every socket of the account, whatever its session (one signed in another way too).
+            publish_on_commit(user_channel(user.pk), {"type": "account.suspended"})
         audit_record(
             actor=actor,
             event_type="identity.restriction_added",
