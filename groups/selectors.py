@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Case, Count, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
@@ -29,6 +29,7 @@ from groups.models import (
     Message,
     MessageStatus,
 )
+from identity.models import AccountRestriction, RestrictionKind
 
 
 def group_list_for_user(user):
@@ -368,9 +369,15 @@ def messages_held_for_author(group: ChatGroup, user) -> list[Message]:
 
 
 def group_keys_joined(user) -> dict:
-    """The user's current groups by code, with when they joined (for group notices)."""
+    """The user's current groups by code, with when they joined (for group notices). None while the account
+    is suspended (R11.2: its groups are closed to it, their notices too), in the same query."""
+    suspended = AccountRestriction.objects.filter(
+        user=OuterRef("user"), kind=RestrictionKind.SUSPENDED, lifted_at__isnull=True
+    ).filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
     return dict(
-        Membership.objects.filter(user=user, left_at__isnull=True).values_list("group__code", "joined_at")
+        Membership.objects.filter(user=user, left_at__isnull=True)
+        .exclude(Exists(suspended))
+        .values_list("group__code", "joined_at")
     )
 
 

@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from django.urls import reverse
 from django.utils import timezone
 
+from groups import services as gs
 from identity.middleware import CLOSE_SUSPENDED
 from identity.models import AccountRestriction, RestrictionKind, UserSession
 from moderation import services as ms
@@ -101,3 +102,17 @@ async def test_r11_2_a_suspended_accounts_socket_is_refused_and_an_open_one_clos
         frame = await socket.receive_output(timeout=5)
     _again, connected, code = await open_socket(member)
     assert not connected and code == CLOSE_SUSPENDED
+
+
+def test_r11_2_a_suspended_member_reads_no_group_notice_in_their_notifications(
+    client, reviewer, group, owner, member
+):
+    gs.group_announcement_set(actor=actor_for(owner), group=group, text="周六读《红楼梦》第五回")
+    client.force_login(member)
+    assert "红楼梦" in client.get(reverse("notifications")).content.decode()
+    _suspend(reviewer, member)
+    client.force_login(member)
+    assert "红楼梦" not in client.get(reverse("notifications")).content.decode()
+    unread_before_the_measure_notice = client.get(reverse("notifications-count")).json()["unread"]
+    AccountRestriction.objects.filter(user=member).update(until=timezone.now() - timedelta(seconds=1))
+    assert client.get(reverse("notifications-count")).json()["unread"] == unread_before_the_measure_notice + 1
